@@ -1,0 +1,1 @@
+"""spendgate_approvals."""
