@@ -1,0 +1,1 @@
+"""Shared test harness: real processes and real servers, owned by the tests that start them."""

@@ -1,0 +1,113 @@
+"""Start and stop real processes (redis-server, spendgate services) on 127.0.0.1 free ports."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, *, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+        with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+
+
+def wait_for_http(url: str, *, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=1.0).status_code < 500:
+                return
+        except httpx.HTTPError as exc:
+            last = exc
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not answer within {timeout}s ({last})")
+
+
+def stop(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:
+    """Stop a process we started: SIGTERM, then SIGKILL after the grace period (by PID only)."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=5)
+
+
+class RedisServer:
+    """A private redis-server on a free port in a temp dir; this object owns the process."""
+
+    def __init__(self, workdir: Path, *, appendonly: bool = False) -> None:
+        self.workdir = workdir
+        self.appendonly = appendonly
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        args = [
+            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
+            "--save", "", "--daemonize", "no", "--logfile", str(self.workdir / "redis.log"),
+            "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "everysec",
+        ]
+        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for_port(self.port, proc=self.proc)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=5)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop(self.proc)
+
+
+@contextmanager
+def spendgate_process(
+    args: Sequence[str], *, env: Mapping[str, str], health_url: str | None, log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `spendgate <args>` from the project's venv until the block ends."""
+    binary = shutil.which("spendgate") or str(Path(os.sys.executable).parent / "spendgate")  # type: ignore[attr-defined]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen([binary, *args], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            if health_url is not None:
+                wait_for_http(health_url, proc=proc)
+            yield proc
+        finally:
+            stop(proc)
