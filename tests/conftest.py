@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
 from tests.support.processes import RedisServer
+from tests.support.stack import World, make_world
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +44,28 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"  # fastmcp.Client requires asyncio
+
+
+@pytest.fixture(scope="session")
+def adsim_server() -> Iterator[str]:
+    """One real adsim (uvicorn, seed 0) for the session; `adsim_url` resets it for each test."""
+    from spendgate_adsim.app import create_app
+
+    from tests.support.servers import serve_in_thread
+    from tests.support.stack import ADSIM_READ_TOKEN, ADSIM_WRITE_TOKEN
+
+    app = create_app(seed=0, read_token=ADSIM_READ_TOKEN, write_token=ADSIM_WRITE_TOKEN)
+    with serve_in_thread(app) as url:
+        yield url
+
+
+@pytest.fixture
+def adsim_url(adsim_server: str) -> str:
+    httpx.post(f"{adsim_server}/_sim/reset", timeout=10).raise_for_status()
+    return adsim_server
+
+
+@pytest.fixture
+def world(tmp_path: Path, redis_url: str, adsim_url: str) -> World:
+    """Principals, policy and ledger key files plus the env that points services at them."""
+    return make_world(tmp_path / "world", redis_url=redis_url, adsim_url=adsim_url)

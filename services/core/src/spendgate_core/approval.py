@@ -1,0 +1,169 @@
+"""Human decisions (SPEC §5–§7): arm, confirm, reject, rollback. Every channel calls these, so no
+channel gets a shortcut: the same principal rules, two steps, four eyes, policy and ledger for all.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from spendgate_core import lifecycle
+from spendgate_core.deps import CoreDeps
+from spendgate_core.drafting import stage_rollback
+from spendgate_core.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    VersionConflict,
+)
+from spendgate_core.metrics import DECISIONS, DRAFT_DECISION_SECONDS
+from spendgate_core.models import Change, Channel, Draft, DraftStatus
+from spendgate_core.policy import check_draft
+from spendgate_core.principals import Principal
+from spendgate_core.queueing import ApplyQueue
+
+
+@dataclass(frozen=True)
+class Armed:
+    draft: Draft
+    confirm_token: str
+    confirm_before: datetime
+
+
+def visible_draft(deps: CoreDeps, principal: Principal, draft_id: str) -> Draft:
+    """The draft, or NotFound exactly as for an unknown id when the principal may not see its account."""
+    draft = deps.store.get(draft_id)
+    if not principal.sees(draft.account_id):
+        raise NotFound(f"no draft {draft_id}")
+    return draft
+
+
+def _decider_draft(deps: CoreDeps, principal: Principal, draft_id: str) -> Draft:
+    draft = visible_draft(deps, principal, draft_id)
+    if not principal.may_decide(draft.account_id):
+        raise Forbidden(f"{principal.name} may read drafts of {draft.account_id} but not decide them")
+    if draft.proposed_by.name == principal.name:
+        raise Forbidden("you proposed this draft; a different approver must decide it")
+    return draft
+
+
+def parse_if_match(if_match: str | None) -> int:
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired('arming needs If-Match: "<version>" from GET /v1/drafts/{id} (its ETag)')
+    raw = if_match.strip().removeprefix("W/").strip('"')
+    if not raw.isdigit() or len(raw) > 12:
+        raise PreconditionFailed(f"If-Match {if_match!r} is not a draft version ETag")
+    return int(raw)
+
+
+def arm(*, deps: CoreDeps, principal: Principal, draft_id: str, if_match: str | None, channel: Channel) -> Armed:
+    expected = parse_if_match(if_match)
+    draft = _decider_draft(deps, principal, draft_id)
+    if draft.version != expected:
+        raise PreconditionFailed(
+            f"draft {draft_id} is at version {draft.version}, not {expected}; re-read it and check the diff again"
+        )
+    now = deps.clock.now()
+    limits = deps.limits(draft.account_id, draft.currency)
+    token = secrets.token_urlsafe(24)
+    armed = lifecycle.arm(
+        draft, principal=principal.name, channel=channel, token=token, now=now,
+        window_seconds=limits.arm_window_seconds,
+    )
+    deps.store.save(armed, expected_version=draft.version)
+    deps.ledger.append(
+        actor=principal.name, action="arm", account_id=draft.account_id, draft_id=draft.id,
+        details={"channel": channel, "version": armed.version},
+    )
+    mine = armed.arms[-1]
+    return Armed(draft=armed, confirm_token=token, confirm_before=mine.confirm_before)
+
+
+def confirm(
+    *, deps: CoreDeps, principal: Principal, draft_id: str, confirm_token: str, channel: Channel, queue: ApplyQueue
+) -> Draft:
+    """Record this human's approval; when the quorum is met the draft is approved and its apply enqueued.
+
+    Idempotent: a retried or concurrent confirm by the same human returns the recorded outcome and
+    never adds a second approval or a second job.
+    """
+    draft = _decider_draft(deps, principal, draft_id)
+    if principal.name in lifecycle.approvers(draft):
+        return draft  # a retry of a confirm that already counted
+    now = deps.clock.now()
+    limits = deps.limits(draft.account_id, draft.currency)
+    check_draft(draft, limits=limits, envelope_used=deps.store.envelope_used(draft.account_id, now=now))
+    confirmed = lifecycle.confirm(draft, principal=principal.name, token=confirm_token, now=now)
+    try:
+        deps.store.save(confirmed, expected_version=draft.version)
+    except VersionConflict:
+        current = deps.store.get(draft_id)
+        if principal.name in lifecycle.approvers(current):
+            return current  # the concurrent twin of this request won; one approval, one job
+        raise Conflict(f"draft {draft_id} changed while confirming; re-read it and try again") from None
+    quorum = confirmed.status is DraftStatus.APPROVED
+    deps.ledger.append(
+        actor=principal.name, action="confirm", account_id=draft.account_id, draft_id=draft.id,
+        details={
+            "channel": channel, "version": confirmed.version, "approvals": len(confirmed.approvals),
+            "required": confirmed.required_approvals, "quorum_met": quorum,
+        },
+    )
+    if quorum:
+        DECISIONS.labels("approve", channel).inc()
+        DRAFT_DECISION_SECONDS.observe((now - draft.created_at).total_seconds())
+        # The approved draft is the durable record; if this enqueue is lost, the sweep re-enqueues it.
+        queue.enqueue_apply(confirmed.id, confirmed.version)
+    return confirmed
+
+
+def reject(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str, channel: Channel) -> Draft:
+    draft = _decider_draft(deps, principal, draft_id)
+    if draft.status is DraftStatus.REJECTED:
+        return draft  # idempotent retry
+    now = deps.clock.now()
+    rejected = lifecycle.reject(draft, principal=principal.name, reason=reason, now=now)
+    try:
+        deps.store.save(rejected, expected_version=draft.version)
+    except VersionConflict:
+        current = deps.store.get(draft_id)
+        if current.status is DraftStatus.REJECTED:
+            return current
+        raise Conflict(f"draft {draft_id} changed while rejecting; re-read it and try again") from None
+    deps.ledger.append(
+        actor=principal.name, action="reject", account_id=draft.account_id, draft_id=draft.id,
+        details={"channel": channel, "reason": reason},
+    )
+    DECISIONS.labels("reject", channel).inc()
+    DRAFT_DECISION_SECONDS.observe((now - draft.created_at).total_seconds())
+    return rejected
+
+
+def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> Draft:
+    """Stage a rollback of an applied draft: before = the live value now, after = the original before.
+
+    The rollback is an ordinary draft: it needs the same two-step approval (and not from its requester).
+    """
+    original = visible_draft(deps, principal, draft_id)
+    if not principal.may_decide(original.account_id):
+        raise Forbidden(f"{principal.name} may not request rollbacks in {original.account_id}")
+    applied = original.applied_changes if original.status is DraftStatus.APPLY_FAILED else ()
+    if original.status is DraftStatus.APPLIED:
+        applied = tuple(range(len(original.changes)))
+    if not applied:
+        raise Conflict(f"draft {draft_id} is {original.status.value}; only applied changes can be rolled back")
+    account = deps.catalog.get(principal, original.account_id)
+    changes: list[Change] = []
+    for index in reversed(applied):  # undo in the opposite order to how they were written
+        change = original.changes[index]
+        live = deps.reader.get_campaign(original.account_id, change.entity_id)
+        now_value: int | str = live.daily_budget if change.field.value == "daily_budget" else live.status.value
+        if now_value == change.before:
+            continue
+        changes.append(change.model_copy(update={"before": now_value, "after": change.before}))
+    if not changes:
+        raise Conflict(f"every change of {draft_id} already has its original value; nothing to roll back")
+    return stage_rollback(deps=deps, principal=principal, account=account, original=original, changes=tuple(changes))

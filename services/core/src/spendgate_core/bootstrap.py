@@ -1,0 +1,39 @@
+"""Wiring: turn settings into the core's real adapters. Called from entrypoints only, never at import."""
+
+from __future__ import annotations
+
+import redis
+
+from spendgate_core.clock import Clock, SystemClock
+from spendgate_core.deps import CoreDeps
+from spendgate_core.ledger import RedisLedger
+from spendgate_core.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.platforms.reader import PlatformReader
+from spendgate_core.policy import PolicyBook
+from spendgate_core.settings import CoreSettings
+from spendgate_core.signing import load_signing_key
+from spendgate_core.store import RedisDraftStore
+
+
+def redis_client(settings: CoreSettings) -> redis.Redis:
+    return redis.Redis.from_url(
+        str(settings.redis_url), socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+    )
+
+
+def adsim_reader(settings: CoreSettings, token: str) -> AdsimReader:
+    return AdsimReader(adsim_client(settings.adsim_url, token))
+
+
+def build_core(
+    settings: CoreSettings, *, client: redis.Redis, reader: PlatformReader, clock: Clock | None = None
+) -> CoreDeps:
+    clock = clock or SystemClock()
+    return CoreDeps(
+        store=RedisDraftStore(client),
+        ledger=RedisLedger(redis=client, signer=load_signing_key(settings.ledger_key_file), clock=clock),
+        policies=PolicyBook.load(settings.policy_file),
+        clock=clock,
+        reader=reader,
+        console_url=f"{settings.public_url.rstrip('/')}/console",
+    )

@@ -1,0 +1,64 @@
+"""What the use cases need, wired once per process by each service's entrypoint."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from spendgate_core.clock import Clock
+from spendgate_core.errors import NotFound
+from spendgate_core.ledger import Ledger
+from spendgate_core.platforms.reader import Account, PlatformReader
+from spendgate_core.policy import Limits, PolicyBook
+from spendgate_core.principals import Principal
+from spendgate_core.store import DraftStore
+
+
+class AccountCatalog:
+    """The platform's accounts, cached briefly: they change rarely and every tool call needs them."""
+
+    def __init__(self, reader: PlatformReader, *, ttl_seconds: float = 60.0) -> None:
+        self._reader = reader
+        self._ttl = ttl_seconds
+        self._lock = threading.Lock()
+        self._loaded_at = float("-inf")
+        self._accounts: dict[str, Account] = {}
+
+    def all(self) -> list[Account]:
+        with self._lock:
+            if time.monotonic() - self._loaded_at > self._ttl:
+                self._accounts = {a.id: a for a in self._reader.list_accounts()}
+                self._loaded_at = time.monotonic()
+            return list(self._accounts.values())
+
+    def visible_to(self, principal: Principal) -> list[Account]:
+        return [a for a in self.all() if principal.sees(a.id)]
+
+    def get(self, principal: Principal, account_id: str) -> Account:
+        """The account if the principal may see it; otherwise exactly like an unknown id."""
+        if principal.sees(account_id):
+            for account in self.all():
+                if account.id == account_id:
+                    return account
+        raise NotFound(f"unknown account {account_id!r}; call list_accounts to see the ids you can use")
+
+
+@dataclass(frozen=True)
+class CoreDeps:
+    store: DraftStore
+    ledger: Ledger
+    policies: PolicyBook
+    clock: Clock
+    reader: PlatformReader
+    console_url: str = "http://127.0.0.1:8081/console"
+    catalog: AccountCatalog = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "catalog", AccountCatalog(self.reader))
+
+    def limits(self, account_id: str, currency: str) -> Limits:
+        return Limits.of(self.policies.for_account(account_id), currency)
+
+    def draft_url(self, draft_id: str) -> str:
+        return f"{self.console_url.rstrip('/')}/drafts/{draft_id}"

@@ -1,0 +1,1 @@
+"""Ports to ad platforms: what spendgate reads from them and what the executor writes."""

@@ -1,0 +1,68 @@
+"""Shared HTTP plumbing for platform adapters: one client, error mapping, request metrics."""
+
+from __future__ import annotations
+
+import email.utils
+from datetime import UTC, datetime
+
+import httpx
+
+from spendgate_core.errors import NotFound, PermanentUpstreamError, TransientUpstreamError
+from spendgate_core.metrics import UPSTREAM_REQUESTS
+
+TRANSIENT_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """Retry-After as seconds, from either delta-seconds or an HTTP date."""
+    raw = response.headers.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def upstream_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+        return str(body["error"]["message"])[:500]
+    except (ValueError, KeyError, TypeError):
+        return response.text[:500] or response.reason_phrase
+
+
+def send(
+    client: httpx.Client, request: httpx.Request, *, platform: str, operation: str, not_found: str
+) -> httpx.Response:
+    """Send one request, count it, and map failures onto the spendgate error tree."""
+    try:
+        response = client.send(request)
+    except httpx.TimeoutException:
+        UPSTREAM_REQUESTS.labels(platform, operation, "timeout").inc()
+        raise TransientUpstreamError(f"{platform} did not answer {operation} in time") from None
+    except httpx.TransportError as exc:
+        UPSTREAM_REQUESTS.labels(platform, operation, "connection_error").inc()
+        raise TransientUpstreamError(f"{platform} could not be reached for {operation}: {type(exc).__name__}") from None
+    UPSTREAM_REQUESTS.labels(platform, operation, str(response.status_code)).inc()
+    if response.status_code == 404:
+        raise NotFound(not_found)
+    if response.status_code in TRANSIENT_STATUSES:
+        raise TransientUpstreamError(
+            f"{platform} answered {response.status_code} to {operation}: {upstream_message(response)}",
+            status=response.status_code,
+            retry_after=retry_after_seconds(response),
+        )
+    if response.status_code >= 400:
+        raise PermanentUpstreamError(
+            f"{platform} refused {operation} ({response.status_code}): {upstream_message(response)}",
+            status=response.status_code,
+        )
+    return response

@@ -1,0 +1,255 @@
+"""The draft store: Redis is the system of record for drafts, with optimistic versioning.
+
+Every write is a compare-and-set on `version` inside WATCH/MULTI, so concurrent writers (two confirms,
+a confirm racing an expiry sweep, two workers) never lose an update: exactly one wins, the others get
+`VersionConflict` and re-read. Field locks (one open or in-flight draft per campaign field) and the
+24h envelope reservations change in the same transaction as the draft they belong to.
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import redis
+from redis.client import Pipeline
+
+from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, SpendgateError, VersionConflict
+from spendgate_core.ids import is_draft_id
+from spendgate_core.models import IN_FLIGHT_STATUSES, OPEN_STATUSES, Draft, DraftStatus
+from spendgate_core.money import format_money
+
+_MAX_WATCH_RETRIES = 50
+_LIST_PAGE = 200
+_LIST_SCAN_CAP = 5000
+
+
+class DraftStore(Protocol):
+    def create(self, draft: Draft, *, max_pending: int) -> None: ...
+    def get(self, draft_id: str) -> Draft: ...
+    def save(self, draft: Draft, *, expected_version: int) -> Draft: ...
+    def reserve_and_save(self, draft: Draft, *, expected_version: int, envelope_cap: int, now: datetime) -> Draft: ...
+    def list(
+        self, *, accounts: frozenset[str] | None, status: DraftStatus | None, limit: int
+    ) -> builtins.list[Draft]: ...
+    def ids_with_status(self, status: DraftStatus) -> builtins.list[str]: ...
+    def open_count(self, account_id: str) -> int: ...
+    def envelope_used(self, account_id: str, *, now: datetime) -> int: ...
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+def _text(value: Any) -> str:
+    """redis-py returns bytes from a client without decode_responses."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisDraftStore:
+    def __init__(self, client: redis.Redis, *, namespace: str = "sg") -> None:
+        self._r = client
+        self._ns = namespace
+
+    # keys -------------------------------------------------------------------------------------------
+    def _draft_key(self, draft_id: str) -> str:
+        return f"{self._ns}:draft:{draft_id}"
+
+    def _lock_key(self, field_key: str) -> str:
+        return f"{self._ns}:lock:{field_key}"
+
+    def _open_key(self, account_id: str) -> str:
+        return f"{self._ns}:open:{account_id}"
+
+    def _status_key(self, status: DraftStatus) -> str:
+        return f"{self._ns}:drafts:status:{status.value}"
+
+    def _account_key(self, account_id: str) -> str:
+        return f"{self._ns}:drafts:account:{account_id}"
+
+    def _all_key(self) -> str:
+        return f"{self._ns}:drafts"
+
+    def _envelope_key(self, account_id: str) -> str:
+        return f"{self._ns}:envelope:{account_id}"
+
+    # writes -----------------------------------------------------------------------------------------
+    def create(self, draft: Draft, *, max_pending: int) -> None:
+        """Store a new pending draft, taking its field locks; refuse a duplicate or a flood."""
+        lock_keys = [self._lock_key(k) for k in draft.field_keys()]
+        open_key = self._open_key(draft.account_id)
+
+        def attempt(pipe: Pipeline) -> None:
+            pipe.watch(*lock_keys, open_key)  # type: ignore[no-untyped-call]
+            for change, holder in zip(draft.changes, pipe.mget(lock_keys), strict=True):
+                if holder is not None:
+                    raise DuplicateDraft(
+                        f"draft {_text(holder)} already changes {change.field.value} of {change.entity_id}; "
+                        "wait until it is decided or withdraw it"
+                    )
+            pending = int(pipe.scard(open_key))
+            if pending >= max_pending:
+                raise PolicyViolation(
+                    "max_pending_drafts",
+                    f"account {draft.account_id} already has {pending} pending drafts (limit {max_pending}); "
+                    "ask an approver to decide some first",
+                )
+            pipe.multi()
+            pipe.set(self._draft_key(draft.id), draft.model_dump_json())
+            for key in lock_keys:
+                pipe.set(key, draft.id)
+            pipe.sadd(open_key, draft.id)
+            score = _ms(draft.created_at)
+            pipe.zadd(self._all_key(), {draft.id: score})
+            pipe.zadd(self._account_key(draft.account_id), {draft.id: score})
+            pipe.zadd(self._status_key(draft.status), {draft.id: score})
+            pipe.execute()
+
+        self._transact(attempt)
+
+    def save(self, draft: Draft, *, expected_version: int) -> Draft:
+        """Replace the stored draft if its version is still `expected_version`; else VersionConflict."""
+        return self._save(draft, expected_version=expected_version, reserve=None)
+
+    def reserve_and_save(self, draft: Draft, *, expected_version: int, envelope_cap: int, now: datetime) -> Draft:
+        """Save and, in the same transaction, reserve the draft's increase in the account's 24h envelope.
+
+        Reserving before writing upstream means two workers applying two increases at once cannot
+        together exceed the envelope; a stale or failed apply gives its reservation back.
+        """
+        return self._save(draft, expected_version=expected_version, reserve=(envelope_cap, now))
+
+    def _save(self, draft: Draft, *, expected_version: int, reserve: tuple[int, datetime] | None) -> Draft:
+        key = self._draft_key(draft.id)
+        lock_keys = [self._lock_key(k) for k in draft.field_keys()]
+        envelope_key = self._envelope_key(draft.account_id)
+
+        def attempt(pipe: Pipeline) -> None:
+            pipe.watch(key, envelope_key, *lock_keys)  # type: ignore[no-untyped-call]
+            raw = pipe.get(key)
+            if raw is None:
+                raise NotFound(f"no draft {draft.id}")
+            current = Draft.model_validate_json(raw)
+            if current.version != expected_version:
+                raise VersionConflict(
+                    f"draft {draft.id} changed meanwhile (version {current.version}, expected {expected_version})"
+                )
+            holders = pipe.mget(lock_keys) if lock_keys else []
+            members = self._envelope_members(pipe, draft.account_id, draft.id)
+            if reserve is not None and draft.increase > 0:
+                cap, now = reserve
+                used = self._envelope_sum(pipe, envelope_key, now=now)
+                if used + draft.increase > cap:
+                    left = max(0, cap - used)
+                    raise PolicyViolation(
+                        "envelope_24h",
+                        f"applying adds {format_money(draft.increase, draft.currency)} but only "
+                        f"{format_money(left, draft.currency)} of the 24h envelope is left",
+                    )
+            pipe.multi()
+            pipe.set(key, draft.model_dump_json())
+            if current.status != draft.status:
+                score = _ms(draft.created_at)
+                pipe.zrem(self._status_key(current.status), draft.id)
+                pipe.zadd(self._status_key(draft.status), {draft.id: score})
+            if draft.status not in OPEN_STATUSES:
+                pipe.srem(self._open_key(draft.account_id), draft.id)
+            if draft.status not in OPEN_STATUSES | IN_FLIGHT_STATUSES:
+                for lock_key, holder in zip(lock_keys, holders, strict=True):
+                    if holder is not None and _text(holder) == draft.id:
+                        pipe.delete(lock_key)
+            self._write_envelope(pipe, draft, members=members, reserve=reserve)
+            pipe.execute()
+
+        self._transact(attempt)
+        return draft
+
+    def _envelope_members(self, pipe: Pipeline, account_id: str, draft_id: str) -> builtins.list[str]:
+        prefix = f"{draft_id}:"
+        members = [_text(m) for m in pipe.zrange(self._envelope_key(account_id), 0, -1)]
+        return [m for m in members if m.startswith(prefix)]
+
+    def _write_envelope(
+        self, pipe: Pipeline, draft: Draft, *, members: builtins.list[str], reserve: tuple[int, datetime] | None
+    ) -> None:
+        """Keep the draft's envelope entry equal to what it consumes: reserved in flight, kept if applied."""
+        key = self._envelope_key(draft.account_id)
+        consumes = draft.status in {DraftStatus.APPLYING, DraftStatus.APPLIED, DraftStatus.ROLLED_BACK}
+        amount = draft.increase if consumes else 0
+        if reserve is None and not members:
+            return  # nothing reserved before and no reservation asked for
+        for member in members:
+            pipe.zrem(key, member)
+        if amount > 0:
+            at = reserve[1] if reserve is not None else draft.approved_at or draft.created_at
+            pipe.zadd(key, {f"{draft.id}:{amount}": _ms(at)})
+        if reserve is not None:  # prune what has left the rolling window
+            pipe.zremrangebyscore(key, "-inf", _ms(reserve[1] - timedelta(hours=24)))
+
+    # reads ------------------------------------------------------------------------------------------
+    def get(self, draft_id: str) -> Draft:
+        if not is_draft_id(draft_id):
+            raise NotFound(f"no draft {draft_id!r}")
+        raw = self._r.get(self._draft_key(draft_id))
+        if raw is None:
+            raise NotFound(f"no draft {draft_id}")
+        return Draft.model_validate_json(raw)
+
+    def list(
+        self, *, accounts: frozenset[str] | None, status: DraftStatus | None, limit: int
+    ) -> builtins.list[Draft]:
+        """Newest first. `accounts=None` means every account (a `*` principal)."""
+        if accounts is not None and not accounts:
+            return []
+        if status is not None:
+            source = self._status_key(status)
+        elif accounts is not None and len(accounts) == 1:
+            source = self._account_key(next(iter(accounts)))
+        else:
+            source = self._all_key()
+        found: builtins.list[Draft] = []
+        for draft in self._scan(source):
+            if accounts is not None and draft.account_id not in accounts:
+                continue
+            if status is not None and draft.status is not status:
+                continue
+            found.append(draft)
+            if len(found) >= limit:
+                break
+        return found
+
+    def _scan(self, source: str) -> Iterator[Draft]:
+        for start in range(0, _LIST_SCAN_CAP, _LIST_PAGE):
+            ids = self._r.zrevrange(source, start, start + _LIST_PAGE - 1)
+            if not ids:
+                return
+            raws = self._r.mget([self._draft_key(_text(i)) for i in ids])
+            yield from (Draft.model_validate_json(raw) for raw in raws if raw is not None)
+
+    def ids_with_status(self, status: DraftStatus) -> builtins.list[str]:
+        return [_text(i) for i in self._r.zrange(self._status_key(status), 0, -1)]
+
+    def open_count(self, account_id: str) -> int:
+        return int(self._r.scard(self._open_key(account_id)))
+
+    def envelope_used(self, account_id: str, *, now: datetime) -> int:
+        return self._envelope_sum(self._r, self._envelope_key(account_id), now=now)
+
+    @staticmethod
+    def _envelope_sum(client: redis.Redis | Pipeline, key: str, *, now: datetime) -> int:
+        since = _ms(now - timedelta(hours=24))
+        members = client.zrangebyscore(key, f"({since}", "+inf")
+        return sum(int(_text(m).rsplit(":", 1)[1]) for m in members)
+
+    # plumbing ---------------------------------------------------------------------------------------
+    def _transact(self, attempt: Callable[[Pipeline], None]) -> None:
+        for _ in range(_MAX_WATCH_RETRIES):
+            with self._r.pipeline(transaction=True) as pipe:
+                try:
+                    attempt(pipe)
+                    return
+                except redis.WatchError:
+                    continue
+        raise SpendgateError("the draft store is too contended right now; try again")

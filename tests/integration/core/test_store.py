@@ -1,0 +1,131 @@
+"""The Redis draft store under concurrency: compare-and-set, field locks, flood limit, envelope."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import redis
+
+from spendgate_core import lifecycle
+from spendgate_core.errors import DuplicateDraft, PolicyViolation, VersionConflict
+from spendgate_core.models import DraftStatus
+from spendgate_core.store import RedisDraftStore
+from tests.unit.core.factories import T0, budget_draft
+
+
+@pytest.fixture
+def store(redis_client: redis.Redis) -> RedisDraftStore:
+    return RedisDraftStore(redis_client)
+
+
+def test_create_get_list(store: RedisDraftStore) -> None:
+    first = budget_draft(campaign="cmp_us_001")
+    second = budget_draft(campaign="cmp_us_002", at=T0 + timedelta(seconds=1))
+    other = budget_draft(campaign="cmp_eu_001", account="acc_eu_002")
+    for draft in (first, second, other):
+        store.create(draft, max_pending=25)
+    assert store.get(first.id) == first
+    assert [d.id for d in store.list(accounts=frozenset({"acc_us_001"}), status=None, limit=10)] == [second.id, first.id]
+    assert len(store.list(accounts=None, status=DraftStatus.PENDING, limit=10)) == 3
+    assert store.list(accounts=frozenset(), status=None, limit=10) == []
+    assert store.open_count("acc_us_001") == 2
+
+
+def test_one_open_draft_per_field_until_decided(store: RedisDraftStore) -> None:
+    first = budget_draft()
+    store.create(first, max_pending=25)
+    with pytest.raises(DuplicateDraft, match=first.id):
+        store.create(budget_draft(), max_pending=25)
+    rejected = lifecycle.reject(first, principal="alice", reason="no", now=T0)
+    store.save(rejected, expected_version=first.version)
+    store.create(budget_draft(), max_pending=25)  # the lock was released with the decision
+
+
+def test_approved_drafts_keep_their_lock_until_applied(store: RedisDraftStore) -> None:
+    draft = budget_draft()
+    store.create(draft, max_pending=25)
+    armed = lifecycle.arm(draft, principal="alice", channel="rest", token="t", now=T0, window_seconds=60)
+    store.save(armed, expected_version=draft.version)
+    approved = lifecycle.confirm(armed, principal="alice", token="t", now=T0)
+    store.save(approved, expected_version=armed.version)
+    with pytest.raises(DuplicateDraft):
+        store.create(budget_draft(), max_pending=25)
+
+
+def test_flood_limit_names_the_rule(store: RedisDraftStore) -> None:
+    for i in range(3):
+        store.create(budget_draft(campaign=f"cmp_us_{i:03}"), max_pending=3)
+    with pytest.raises(PolicyViolation, match="max_pending_drafts"):
+        store.create(budget_draft(campaign="cmp_us_099"), max_pending=3)
+
+
+def test_concurrent_writers_exactly_one_wins(store: RedisDraftStore) -> None:
+    draft = budget_draft()
+    store.create(draft, max_pending=25)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(16)
+
+    def write(n: int) -> None:
+        changed = lifecycle.reject(draft, principal=f"human-{n}", reason=str(n), now=T0)
+        barrier.wait()
+        try:
+            store.save(changed, expected_version=draft.version)
+            outcomes.append("won")
+        except VersionConflict:
+            outcomes.append("lost")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert outcomes.count("won") == 1 and outcomes.count("lost") == 15
+    assert store.get(draft.id).version == draft.version + 1
+
+
+def test_envelope_reservations_cannot_overbook(store: RedisDraftStore) -> None:
+    """Eight concurrent 300.00 increases against a 2000.00 envelope: at most six get through."""
+    drafts = []
+    for i in range(8):
+        draft = budget_draft(campaign=f"cmp_us_{i:03}", before=100_000, after=130_000)
+        draft = replace_status(draft, DraftStatus.APPROVED)
+        store.create(draft, max_pending=25)
+        drafts.append(draft)
+    results: list[bool] = []
+    barrier = threading.Barrier(len(drafts))
+
+    def reserve(draft) -> None:  # type: ignore[no-untyped-def]
+        barrier.wait()
+        try:
+            store.reserve_and_save(lifecycle.begin_apply(draft), expected_version=draft.version,
+                                   envelope_cap=200_000, now=T0)
+            results.append(True)
+        except PolicyViolation:
+            results.append(False)
+
+    threads = [threading.Thread(target=reserve, args=(d,)) for d in drafts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results.count(True) == 6
+    assert store.envelope_used("acc_us_001", now=T0) == 180_000
+    assert store.envelope_used("acc_us_001", now=T0 + timedelta(hours=25)) == 0
+
+
+def test_a_stale_apply_gives_its_reservation_back(store: RedisDraftStore) -> None:
+    draft = replace_status(budget_draft(before=100_000, after=130_000), DraftStatus.APPROVED)
+    store.create(draft, max_pending=25)
+    applying = lifecycle.begin_apply(draft)
+    store.reserve_and_save(applying, expected_version=draft.version, envelope_cap=200_000, now=T0)
+    assert store.envelope_used("acc_us_001", now=T0) == 30_000
+    store.save(lifecycle.mark_stale(applying, now=T0, error="moved"), expected_version=applying.version)
+    assert store.envelope_used("acc_us_001", now=T0) == 0
+
+
+def replace_status(draft, status):  # type: ignore[no-untyped-def]
+    return draft.model_copy(update={"status": status})
+
+
