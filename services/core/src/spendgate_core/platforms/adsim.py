@@ -29,6 +29,9 @@ class AdsimReader:
     def __init__(self, client: httpx.Client) -> None:
         self._client = client
 
+    def close(self) -> None:
+        self._client.close()
+
     def _get(self, path: str, *, operation: str, not_found: str, params: dict[str, str] | None = None) -> Any:
         request = self._client.build_request("GET", path, params=params)
         return send(self._client, request, platform=PLATFORM, operation=operation, not_found=not_found).json()
