@@ -29,11 +29,13 @@ earlier, genuinely signed state; that needs an anchor outside Redis (ship `expor
 
 Storage (namespace `ns`): `{ns}:ledger:entries` (list, RPUSH), `{ns}:ledger:head` (string),
 `{ns}:ledger:account:{account_id}` (list of seqs, so `latest(account_id=…)` reads only that account).
+On Redis Cluster give a hash-tagged namespace (e.g. `{sg}`) so that an append's keys share a slot.
 
 Concurrency. Appends from any number of processes form one chain: a Lua script appends only if the head
 is still the one the new entry was built on (compare-and-set), and the entry, the head and the index
 change together. The last head seen is kept as a hint, so an uncontended append is one round trip; a
-stale hint costs one extra. Reads keep no state.
+stale hint costs one extra. Reads keep no state. `ts` is the appender's clock; `seq`, not `ts`,
+orders the ledger.
 
 Errors: `LedgerCorruptError` when storage is not what the ledger wrote (reads and appends fail closed
 rather than extend or show a broken chain); `LedgerContentionError` when an append lost the race too
@@ -47,7 +49,7 @@ import hashlib
 import json
 import random
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
@@ -55,6 +57,7 @@ import redis
 from pydantic import AwareDatetime, BaseModel, ConfigDict, JsonValue, field_serializer, field_validator
 
 from spendgate_core.clock import Clock
+from spendgate_core.metrics import LEDGER_ENTRIES
 from spendgate_core.signing import LedgerSigner, LedgerVerifier
 
 ACTIONS: frozenset[str] = frozenset(
@@ -144,7 +147,11 @@ class LedgerEntry(BaseModel):
 
 
 class VerifyReport(BaseModel):
-    """The outcome of `Ledger.verify()`; `first_bad` and `reason` are None when `ok`."""
+    """The outcome of `Ledger.verify()`.
+
+    `entries` is how many entries storage held when verification began; `first_bad` (see the module
+    docstring for its conventions) and `reason`, a short sentence for humans, are None when `ok`.
+    """
 
     ok: bool
     entries: int
@@ -186,22 +193,43 @@ def _text(raw: bytes | str) -> str:
     return raw if isinstance(raw, str) else raw.decode("utf-8")
 
 
+def _read_checkpoint(raw: bytes | str) -> tuple[int, str, str] | None:
+    """`(seq, hash, sig)` of a stored checkpoint, or None unless it is exactly what append writes."""
+    try:
+        text = _text(raw)
+        head = json.loads(text)
+        if not isinstance(head, dict) or head.keys() != {"hash", "seq", "sig"}:
+            return None
+        seq, hash_, sig = head["seq"], head["hash"], head["sig"]
+        if type(seq) is not int or not isinstance(hash_, str) or not isinstance(sig, str):
+            return None
+        return (seq, hash_, sig) if canonical_json(head) == text else None
+    except ValueError:  # bad UTF-8 or bad JSON
+        return None
+
+
 class ChainChecker:
     """Verifies a ledger fed oldest entry first, then its checkpoint; pure, so storage-agnostic.
 
     `feed` returns a failing report at the first bad entry (stop feeding then); `finish` checks the
-    checkpoint against what was fed. `stored` is the entry count storage reports, for the report.
+    checkpoint against what was fed. `stored` is how many entries storage held, echoed in reports.
     """
 
-    def __init__(self, verifier: LedgerVerifier) -> None:
+    def __init__(self, verifier: LedgerVerifier, *, stored: int) -> None:
         self._verifier = verifier
+        self._stored = stored
         self._count = 0
         self._last_hash = GENESIS_HASH
 
-    def _bad(self, first_bad: int, reason: str, stored: int) -> VerifyReport:
-        return VerifyReport(ok=False, entries=stored, first_bad=first_bad, reason=reason)
+    @property
+    def checked(self) -> int:
+        """How many entries have been fed and found good."""
+        return self._count
 
-    def feed(self, raw: bytes | str, *, stored: int) -> VerifyReport | None:
+    def _bad(self, first_bad: int, reason: str) -> VerifyReport:
+        return VerifyReport(ok=False, entries=self._stored, first_bad=first_bad, reason=reason)
+
+    def feed(self, raw: bytes | str) -> VerifyReport | None:
         position = self._count + 1
         try:
             text = _text(raw)
@@ -211,55 +239,51 @@ class ChainChecker:
             canonical = entry.canonical() == text
             computed = entry.computed_hash()
         except ValueError:  # bad UTF-8, bad JSON, wrong fields, non-finite numbers
-            return self._bad(position, f"entry {position} is unreadable", stored)
+            return self._bad(position, f"entry {position} is unreadable")
         if not canonical:
-            return self._bad(position, f"entry {position} was edited in storage", stored)
+            return self._bad(position, f"entry {position} was edited in storage")
         if entry.seq != position:
             return self._bad(
                 position,
                 f"position {position} holds seq {entry.seq}: entries were deleted, inserted or reordered",
-                stored,
             )
         if entry.prev_hash != self._last_hash:
-            return self._bad(position, f"entry {position} does not link to the entry before it", stored)
+            return self._bad(position, f"entry {position} does not link to the entry before it")
         if entry.hash != computed:
-            return self._bad(position, f"entry {position} does not match its hash", stored)
+            return self._bad(position, f"entry {position} does not match its hash")
         if not self._verifier.verify(entry.hash.encode("ascii"), entry.sig):
-            return self._bad(position, f"entry {position} is not signed by the ledger key", stored)
+            return self._bad(position, f"entry {position} is not signed by the ledger key")
         self._count = position
         self._last_hash = entry.hash
         return None
 
-    def finish(self, head_raw: bytes | str | None, *, stored: int) -> VerifyReport:
+    def finish(self, head_raw: bytes | str | None) -> VerifyReport:
         count = self._count
         if head_raw is None:
             if count == 0:
                 return VerifyReport(ok=True, entries=0)
-            return self._bad(count + 1, "the signed checkpoint is missing", stored)
-        try:
-            head = json.loads(_text(head_raw))
-            seq, hash_, sig = head["seq"], head["hash"], head["sig"]
-            readable = type(seq) is int and isinstance(hash_, str) and isinstance(sig, str)
-        except (ValueError, TypeError, KeyError):
-            readable = False
-        if not readable:
-            return self._bad(count + 1, "the checkpoint is unreadable", stored)
+            return self._bad(count + 1, "the signed checkpoint is missing")
+        head = _read_checkpoint(head_raw)
+        if head is None:
+            return self._bad(count + 1, "the checkpoint is unreadable")
+        seq, hash_, sig = head
         if not self._verifier.verify(_checkpoint_message(seq, hash_), sig):
-            return self._bad(count + 1, "the checkpoint is not signed by the ledger key", stored)
+            return self._bad(count + 1, "the checkpoint is not signed by the ledger key")
         if seq > count:
             return self._bad(
-                count + 1, f"the checkpoint vouches for {seq} entries but {count} remain: the tail is gone", stored
+                count + 1, f"the checkpoint vouches for {seq} entries but {count} remain: the tail is gone"
             )
         if seq < count:
-            return self._bad(seq + 1, f"entries after seq {seq} are not covered by the checkpoint", stored)
+            return self._bad(seq + 1, f"entries after seq {seq} are not covered by the checkpoint")
         if hash_ != self._last_hash:
-            return self._bad(count, f"entry {count} differs from the checkpoint", stored)
+            return self._bad(count, f"entry {count} differs from the checkpoint")
         return VerifyReport(ok=True, entries=count)
 
 
 # Compare-and-set append. Appends only if the head is the one the entry was built on and the list is as
 # long as that head says, so the chain never forks and never grows on top of tampered storage.
-# KEYS: entries, head[, account index]. ARGV: expected head ('' = none), expected length, entry, new head, seq.
+# KEYS: entries, head[, account index].
+# ARGV: expected head ('' = none), expected length, entry, new head, seq.
 # Returns {1, ''} on success, {0, current head} when another writer won, {-1, length} on a length mismatch.
 _APPEND_LUA = """
 local head = redis.call('GET', KEYS[2]) or ''
@@ -324,11 +348,16 @@ class RedisLedger:
             seq, prev_hash = self._parse_head(head_raw)
             entry = self._build(seq + 1, prev_hash, actor, action, account_id, draft_id, details_dict)
             new_head = canonical_json(
-                {"hash": entry.hash, "seq": entry.seq, "sig": self._signer.sign(_checkpoint_message(entry.seq, entry.hash))}
+                {
+                    "hash": entry.hash,
+                    "seq": entry.seq,
+                    "sig": self._signer.sign(_checkpoint_message(entry.seq, entry.hash)),
+                }
             )
             status, payload = self._run_append(keys, [head_raw, seq, entry.canonical(), new_head, entry.seq])
             if status == 1:
                 self._head_hint = new_head
+                LEDGER_ENTRIES.labels(action).inc()
                 return entry
             if status == -1:
                 raise LedgerCorruptError(
@@ -341,7 +370,9 @@ class RedisLedger:
             # contention, and full jitter spreads the writers out.
             if attempt:
                 time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
-        raise LedgerContentionError(f"ledger append lost to concurrent writers {_MAX_ATTEMPTS} times; retry later")
+        raise LedgerContentionError(
+            f"ledger append lost to concurrent writers {_MAX_ATTEMPTS} times; retry later"
+        )
 
     def _build(
         self,
@@ -365,25 +396,29 @@ class RedisLedger:
             hash="",
             sig="",
         )
-        hash_ = unsigned.computed_hash()
+        try:
+            hash_ = unsigned.computed_hash()
+        except ValueError as exc:  # NaN, infinity or lone surrogates: not representable as JSON/UTF-8
+            raise ValueError(f"ledger entry is not representable as JSON: {exc}") from None
         return unsigned.model_copy(update={"hash": hash_, "sig": self._signer.sign(hash_.encode("ascii"))})
 
     def _run_append(self, keys: list[str], args: list[str | int]) -> tuple[int, str]:
         status, payload = cast(list[Any], self._append_script(keys=keys, args=args))
-        return int(status), _text(payload)
+        try:
+            return int(status), _text(payload)
+        except UnicodeDecodeError:
+            raise LedgerCorruptError(
+                "the ledger checkpoint is unreadable (run spendgate audit verify)"
+            ) from None
 
     @staticmethod
     def _parse_head(head_raw: str) -> tuple[int, str]:
         if not head_raw:
             return 0, GENESIS_HASH
-        try:
-            head = json.loads(head_raw)
-            seq, hash_ = head["seq"], head["hash"]
-        except (ValueError, TypeError, KeyError):
-            raise LedgerCorruptError("the ledger checkpoint is unreadable (run spendgate audit verify)") from None
-        if type(seq) is not int or not isinstance(hash_, str):
+        head = _read_checkpoint(head_raw)
+        if head is None:
             raise LedgerCorruptError("the ledger checkpoint is unreadable (run spendgate audit verify)")
-        return seq, hash_
+        return head[0], head[1]
 
     # reads ------------------------------------------------------------------------------------------
     def latest(self, *, account_id: str | None = None, limit: int = 50) -> list[LedgerEntry]:
@@ -391,13 +426,17 @@ class RedisLedger:
         if account_id is None:
             raws = cast(list[bytes], self._redis.lrange(self._entries_key, -limit, -1))
             return [self._parse(raw) for raw in reversed(raws)]
-        seqs = [int(s) for s in cast(list[bytes], self._redis.lrange(self._account_prefix + account_id, -limit, -1))]
+        index = cast(list[bytes], self._redis.lrange(self._account_prefix + account_id, -limit, -1))
+        try:
+            seqs = [int(s) for s in index]
+        except ValueError:
+            raise LedgerCorruptError(f"the ledger index for account {account_id!r} is unreadable") from None
         pipe = self._redis.pipeline(transaction=False)
         for seq in seqs:
             pipe.lindex(self._entries_key, seq - 1)
-        raws = cast(list[bytes | None], pipe.execute())
+        found = cast(list[bytes | None], pipe.execute())
         entries = []
-        for seq, raw in zip(reversed(seqs), reversed(raws), strict=True):
+        for seq, raw in zip(reversed(seqs), reversed(found), strict=True):
             entry = self._parse(raw)
             if entry.seq != seq or entry.account_id != account_id:
                 raise LedgerCorruptError(
@@ -408,10 +447,8 @@ class RedisLedger:
 
     def export(self) -> Iterator[LedgerEntry]:
         # Bounded by the length at the start, so a busy ledger cannot keep an export running forever.
-        total = cast(int, self._redis.llen(self._entries_key))
-        for start in range(0, total, _BATCH):
-            end = min(start + _BATCH, total) - 1
-            for raw in cast(list[bytes], self._redis.lrange(self._entries_key, start, end)):
+        for batch in self._batches(self._redis.llen(self._entries_key)):
+            for raw in batch:
                 yield self._parse(raw)
 
     @staticmethod
@@ -424,24 +461,36 @@ class RedisLedger:
             raise LedgerCorruptError("a ledger entry is unreadable (run spendgate audit verify)") from None
 
     def verify(self) -> VerifyReport:
-        checker = ChainChecker(self._verifier)
-        start = 0
-        while True:
-            raws, head_raw, stored = self._snapshot(start)
-            for raw in raws:
-                report = checker.feed(raw, stored=stored)
-                if report is not None:
-                    return report
-            start += len(raws)
-            if len(raws) < _BATCH:
-                # This batch reached the end of the list in the same atomic read as `head_raw`, so the
-                # checkpoint and the list are compared at one instant even while others append.
-                return checker.finish(head_raw, stored=stored)
+        checked = 0
+        try:
+            # The checkpoint and the length are read at one instant, then exactly that many entries are
+            # walked: entries never change once written, so this checks the ledger as it was at the start
+            # and ends even while others keep appending faster than signatures can be checked.
+            pipe = self._redis.pipeline(transaction=True)
+            pipe.get(self._head_key)
+            pipe.llen(self._entries_key)
+            head_raw, stored = cast(tuple[bytes | None, int], tuple(pipe.execute()))
+            checker = ChainChecker(self._verifier, stored=stored)
+            for batch in self._batches(stored):
+                for raw in batch:
+                    report = checker.feed(raw)
+                    if report is not None:
+                        return report
+                checked = checker.checked
+        except redis.ResponseError as exc:  # e.g. WRONGTYPE: a key replaced by another data type
+            return VerifyReport(
+                ok=False,
+                entries=checked,
+                first_bad=checked + 1,
+                reason=f"ledger storage is unreadable: {exc}",
+            )
+        return checker.finish(head_raw)
 
-    def _snapshot(self, start: int) -> tuple[Sequence[bytes], bytes | None, int]:
-        pipe = self._redis.pipeline(transaction=True)
-        pipe.lrange(self._entries_key, start, start + _BATCH - 1)
-        pipe.get(self._head_key)
-        pipe.llen(self._entries_key)
-        raws, head_raw, stored = pipe.execute()
-        return cast(list[bytes], raws), cast(bytes | None, head_raw), int(stored)
+    def _batches(self, total: int) -> Iterator[list[bytes]]:
+        """The first `total` stored entries, a batch at a time; stops early if the list is shorter."""
+        for start in range(0, total, _BATCH):
+            end = min(start + _BATCH, total)
+            batch = cast(list[bytes], self._redis.lrange(self._entries_key, start, end - 1))
+            yield batch
+            if len(batch) < end - start:
+                return

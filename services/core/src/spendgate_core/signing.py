@@ -51,7 +51,9 @@ class LedgerVerifier:
             self._key.verify(signature, data)
         except (InvalidSignature, binascii.Error, ValueError, TypeError):
             return False
-        return True
+        # Base64 ignores the spare bits of its last character, so several strings decode to the same
+        # signature; accept only the one encoding `sign` produces, so no stored byte can change unseen.
+        return base64.b64encode(signature).decode("ascii") == sig_b64
 
 
 class LedgerSigner:
@@ -102,7 +104,8 @@ def load_signing_key(path: Path) -> LedgerSigner:
         pem = path.read_bytes()
     except FileNotFoundError:
         raise LedgerKeyError(
-            f"ledger key file {path} does not exist (create one with spendgate_core.signing.generate_key_file)"
+            f"ledger key file {path} does not exist "
+            "(create one with spendgate_core.signing.generate_key_file)"
         ) from None
     except OSError as exc:
         raise LedgerKeyError(f"ledger key file {path} cannot be read: {exc.strerror or exc}") from None
