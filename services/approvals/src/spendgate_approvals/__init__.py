@@ -1,1 +1,1 @@
-"""spendgate_approvals."""
+"""spendgate_approvals: the human side of spendgate — read, arm, confirm, reject and roll back drafts."""

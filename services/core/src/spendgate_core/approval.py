@@ -94,6 +94,11 @@ def confirm(
     if principal.name in lifecycle.approvers(draft):
         return draft  # a retry of a confirm that already counted
     now = deps.clock.now()
+    if draft.status is DraftStatus.ARMED and not lifecycle.live_arms(draft, now=now):
+        _lapse_arms(deps, principal, draft, now=now)
+        raise Conflict(
+            f"the arm window of draft {draft_id} has passed, so it is pending again; arm it, then confirm"
+        )
     limits = deps.limits(draft.account_id, draft.currency)
     check_draft(draft, limits=limits, envelope_used=deps.store.envelope_used(draft.account_id, now=now))
     confirmed = lifecycle.confirm(draft, principal=principal.name, token=confirm_token, now=now)
@@ -118,6 +123,18 @@ def confirm(
         # The approved draft is the durable record; if this enqueue is lost, the sweep re-enqueues it.
         queue.enqueue_apply(confirmed.id, confirmed.version)
     return confirmed
+
+
+def _lapse_arms(deps: CoreDeps, principal: Principal, draft: Draft, *, now: datetime) -> None:
+    """Every arm's window has passed: the draft goes back to pending (approvals so far are kept)."""
+    try:
+        deps.store.save(lifecycle.disarm(draft, now=now), expected_version=draft.version)
+    except VersionConflict:
+        return  # a concurrent request already moved it on (another lapse or a fresh arm); that state stands
+    deps.ledger.append(
+        actor=principal.name, action="arm_expired", account_id=draft.account_id, draft_id=draft.id,
+        details={"version": draft.version + 1, "armed_by": [a.principal for a in draft.arms]},
+    )
 
 
 def reject(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str, channel: Channel) -> Draft:

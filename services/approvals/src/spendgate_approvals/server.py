@@ -1,0 +1,30 @@
+"""The approval service's entrypoint: settings once, bad config refused in one line, served by uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import uvicorn
+
+from spendgate_approvals.app import create_app
+from spendgate_approvals.settings import ApprovalsSettings
+from spendgate_approvals.wiring import check_config
+from spendgate_core.errors import ConfigError
+from spendgate_core.settings import load_settings
+
+
+def run(*, host: str, port: int) -> None:
+    """Serve the approval API on host:port; exit 2 with one line on stderr when configuration is bad.
+
+    Behind a proxy, uvicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (default 127.0.0.1).
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(ApprovalsSettings)
+        check_config(settings)
+        app = create_app(settings)
+    except ConfigError as exc:
+        sys.stderr.write(f"spendgate approvals: {exc.message}\n")
+        raise SystemExit(2) from None
+    uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=True, log_level="info")

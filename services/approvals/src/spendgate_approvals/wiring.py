@@ -1,0 +1,70 @@
+"""Wiring: the approval service's clients and core dependencies, built in one place per process.
+
+`check_config` runs in the entrypoint before serving, so bad configuration is one line, not a
+traceback; `open_resources` runs in the app's lifespan and owns every client it opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import redis
+
+from spendgate_approvals.apply_queue import RqApplyQueue
+from spendgate_approvals.settings import ApprovalsSettings
+from spendgate_core.bootstrap import adsim_reader, build_core, redis_client
+from spendgate_core.clock import Clock
+from spendgate_core.deps import CoreDeps
+from spendgate_core.errors import ConfigError
+from spendgate_core.policy import PolicyBook
+from spendgate_core.principals import PrincipalDirectory
+from spendgate_core.queueing import ApplyQueue
+from spendgate_core.signing import LedgerKeyError, load_signing_key
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Everything a request handler may need; shared by all requests of one process (all thread-safe)."""
+
+    deps: CoreDeps
+    principals: PrincipalDirectory
+    queue: ApplyQueue
+    redis: redis.Redis
+
+
+def check_config(settings: ApprovalsSettings) -> None:
+    """Read every configured file once, raising ConfigError with one line if any is unusable."""
+    PrincipalDirectory(settings.principals_file)
+    PolicyBook.load(settings.policy_file)
+    try:
+        load_signing_key(settings.ledger_key_file)
+    except LedgerKeyError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+@contextmanager
+def open_resources(
+    settings: ApprovalsSettings,
+    *,
+    principals: PrincipalDirectory,
+    deps: CoreDeps | None = None,
+    clock: Clock | None = None,
+) -> Iterator[Resources]:
+    """Open the Redis client, the platform reader (read token) and the RQ queue; close them after.
+
+    `deps` replaces the core wiring (its store and ledger bring their own Redis client); `clock`
+    is used only when the core is wired here.
+    """
+    client = redis_client(settings)
+    reader = None
+    try:
+        if deps is None:
+            reader = adsim_reader(settings, settings.adsim_read_token.get_secret_value())
+            deps = build_core(settings, client=client, reader=reader, clock=clock)
+        yield Resources(deps=deps, principals=principals, queue=RqApplyQueue(client), redis=client)
+    finally:
+        if reader is not None:
+            reader.close()
+        client.close()

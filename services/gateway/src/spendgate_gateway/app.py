@@ -1,0 +1,86 @@
+"""Wire the gateway once: settings → adapters → the FastMCP server → the ASGI app served on `/mcp`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastmcp import FastMCP
+from fastmcp.server.http import StarletteWithLifespan
+
+from spendgate_core.bootstrap import build_core, redis_client
+from spendgate_core.clock import Clock
+from spendgate_core.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.principals import PrincipalDirectory
+from spendgate_gateway.auth import PrincipalTokenVerifier
+from spendgate_gateway.cache import CachedReader
+from spendgate_gateway.deps import GatewayDeps
+from spendgate_gateway.middleware import InvalidArgumentsMiddleware, ToolMetricsMiddleware
+from spendgate_gateway.routes import register_ops_routes
+from spendgate_gateway.settings import GatewaySettings
+from spendgate_gateway.tools_draft import DRAFT_TOOLS, register_draft_tools
+from spendgate_gateway.tools_read import READ_TOOLS, register_read_tools
+
+MCP_PATH = "/mcp"
+
+INSTRUCTIONS = """\
+spendgate lets you read ad accounts and draft spend changes. You cannot approve, apply or roll back
+anything: every draft waits until signed-in humans arm and confirm it in the spendgate console.
+
+Read tools: list_accounts, get_account_snapshot (spend, campaigns, pacing, the 24h budget-increase
+envelope, pending drafts), query_entities (filter and sort campaigns), get_performance (daily or total
+metrics), list_drafts, get_draft, get_audit_log.
+
+Draft tools (if your token allows drafting): propose_budget_change, propose_budget_shift,
+propose_status_change, withdraw_draft. Each reads the live value first and records it; a refusal names
+the policy rule and its numbers. A draft returns its console URL: give it to the user, since nothing
+spends until humans approve there.
+
+Money, in arguments and results, is a decimal string in the account currency's major unit, such as
+"650.00" for USD or "5000" for JPY (no decimals). Find ids with list_accounts and query_entities first.
+"""
+
+
+def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> GatewayDeps:
+    """The real adapters. The reader holds the platform's read token only; the gateway has no other."""
+    client = redis_client(settings)
+    http = adsim_client(settings.adsim_url, settings.adsim_read_token.get_secret_value())
+    reader = AdsimReader(http)
+    return GatewayDeps(
+        core=build_core(settings, client=client, reader=reader, clock=clock),
+        reads=CachedReader(reader, ttl_seconds=settings.gateway_cache_ttl_seconds),
+        directory=PrincipalDirectory(settings.principals_file),
+        redis_client=client,
+        principals_file=settings.principals_file,
+        closers=(http.close, client.close),
+    )
+
+
+def create_mcp(gw: GatewayDeps) -> FastMCP:
+    @asynccontextmanager
+    async def closing(_: FastMCP) -> AsyncIterator[dict[str, Any]]:
+        try:
+            yield {}
+        finally:
+            gw.close()
+
+    mcp = FastMCP(
+        "spendgate",
+        instructions=INSTRUCTIONS,
+        auth=PrincipalTokenVerifier(gw.directory),
+        middleware=[ToolMetricsMiddleware(READ_TOOLS + DRAFT_TOOLS), InvalidArgumentsMiddleware()],
+        lifespan=closing,
+        mask_error_details=True,
+        strict_input_validation=True,
+    )
+    register_read_tools(mcp, gw)
+    register_draft_tools(mcp, gw)
+    register_ops_routes(mcp, gw)
+    return mcp
+
+
+def create_app(settings: GatewaySettings, *, clock: Clock | None = None) -> StarletteWithLifespan:
+    """The ASGI app. Stateless HTTP: no per-process session state, so any replica answers any request,
+    for 2026-07-28 clients and for handshake-era clients alike."""
+    return create_mcp(build_deps(settings, clock=clock)).http_app(path=MCP_PATH, stateless_http=True)

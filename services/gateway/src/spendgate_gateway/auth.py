@@ -1,0 +1,48 @@
+"""Who is calling: bearer tokens checked against the principals file; only agents may use MCP."""
+
+from __future__ import annotations
+
+from fastmcp.server.auth import AccessToken, TokenVerificationError, TokenVerifier
+from fastmcp.server.dependencies import get_access_token
+
+from spendgate_core.errors import ConfigError, Unauthenticated
+from spendgate_core.principals import Principal, PrincipalDirectory, Scope
+
+READ_SCOPE: Scope = "mcp.read"
+DRAFT_SCOPE: Scope = "mcp.draft"
+
+
+class PrincipalTokenVerifier(TokenVerifier):
+    """Bearer tokens from the principals file. Every request needs `mcp.read` (else HTTP 401).
+
+    Humans are refused outright: they approve in the console, and no token type lets anything that
+    speaks MCP count as a human.
+    """
+
+    def __init__(self, directory: PrincipalDirectory) -> None:
+        super().__init__(required_scopes=[READ_SCOPE])
+        self._directory = directory
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        try:
+            principal = self._directory.authenticate(token)
+        except ConfigError as exc:  # the file vanished or broke: we cannot tell, which is not "invalid"
+            raise TokenVerificationError(exc.message) from None
+        if principal is None or principal.kind != "agent":
+            return None
+        return AccessToken(
+            token=token,
+            client_id=principal.name,
+            scopes=list(principal.scopes),
+            expires_at=None,
+            claims={"kind": principal.kind},
+        )
+
+
+def current_principal(directory: PrincipalDirectory) -> Principal:
+    """The agent behind this request's token (re-read, so a revoked token stops working at once)."""
+    token = get_access_token()
+    principal = directory.authenticate(token.token) if token is not None else None
+    if principal is None or not principal.has_scope(READ_SCOPE):
+        raise Unauthenticated("this request carries no valid spendgate agent token")
+    return principal

@@ -1,0 +1,64 @@
+"""MCP middleware: tool-call metrics, and bad arguments rewritten into one readable tool error."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+
+import mcp_types
+from fastmcp.exceptions import NotFoundError, ValidationError
+from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
+from fastmcp.tools import ToolResult
+from pydantic import ValidationError as PydanticValidationError
+
+from spendgate_core.metrics import MCP_TOOL_CALLS, MCP_TOOL_DURATION
+from spendgate_gateway.errors import ModelToolError, describe_invalid_arguments
+
+
+class InvalidArgumentsMiddleware(Middleware):
+    """Argument validation failures become a `ModelToolError` naming each bad argument and what to send."""
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[mcp_types.CallToolRequestParams],
+        call_next: CallNext[mcp_types.CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        try:
+            return await call_next(context)
+        except ValidationError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, PydanticValidationError):
+                raise
+            errors = cause.errors(include_url=False, include_context=False, include_input=False)
+            raise ModelToolError(describe_invalid_arguments(context.message.name, errors)) from None
+
+
+class ToolMetricsMiddleware(Middleware):
+    """`spendgate_mcp_tool_calls_total{tool,outcome}` and `spendgate_mcp_tool_duration_seconds{tool}`.
+
+    outcome: `ok`; `tool_error` for deliberate errors the model can act on (bad arguments, refusals,
+    unknown tools); `error` for everything that was masked. Unknown tool names are counted as `unknown`
+    so a client cannot grow the label set.
+    """
+
+    def __init__(self, tools: Collection[str]) -> None:
+        self._tools = frozenset(tools)
+
+    async def on_call_tool(
+        self,
+        context: MiddlewareContext[mcp_types.CallToolRequestParams],
+        call_next: CallNext[mcp_types.CallToolRequestParams, ToolResult],
+    ) -> ToolResult:
+        tool = context.message.name if context.message.name in self._tools else "unknown"
+        started = time.perf_counter()
+        outcome = "error"  # unless proven otherwise: FastMCP's masked "Error calling tool" lands here
+        try:
+            result = await call_next(context)
+            outcome = "tool_error" if getattr(result, "is_error", False) else "ok"
+            return result
+        except (ModelToolError, ValidationError, NotFoundError):
+            outcome = "tool_error"
+            raise
+        finally:
+            MCP_TOOL_CALLS.labels(tool, outcome).inc()
+            MCP_TOOL_DURATION.labels(tool).observe(time.perf_counter() - started)
