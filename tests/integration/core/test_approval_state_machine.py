@@ -94,7 +94,7 @@ def test_no_sequence_applies_without_the_required_humans(
             self.attempt(lambda: drafting.withdraw_draft(deps=world, principal=people[who],
                                                          draft_id=self.draft_id, reason="changed my mind"))
 
-        @rule(seconds=st.sampled_from([30, 121, 3600, 49 * 3600]))
+        @rule(seconds=st.sampled_from([30, 121, 49 * 3600]))
         def time_passes(self, seconds: int) -> None:
             clock.at += timedelta(seconds=seconds)
 
@@ -128,7 +128,7 @@ def test_no_sequence_applies_without_the_required_humans(
 
     run_state_machine_as_test(
         Decisions,
-        settings=settings(max_examples=80, stateful_step_count=25, deadline=None,
+        settings=settings(max_examples=200, stateful_step_count=25, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]),
     )
     # The search must actually reach the interesting states, or the property proves nothing.

@@ -1,0 +1,104 @@
+"""A per-account circuit breaker whose state lives in Redis, so every worker sees the same circuit.
+
+closed ──N consecutive upstream failures──▶ open ──cool-down passes──▶ half-open
+   ▲                                          ▲                          │ one probe is let through
+   └──────────── the probe (any answer) ──────┴──── the probe fails ─────┘
+
+Only transient upstream failures (timeouts, connection errors, 5xx, 429) count: a 4xx is about the
+change, not the platform's health. Any attempt that hears a proper answer closes the circuit.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import redis
+
+# KEYS: state hash, probe key, accounts set. ARGV: now_ms, threshold, cooldown_ms, account.
+# Closed: count the failure and open at the threshold. Half-open (cool-down over): the probe failed,
+# open again. Open: failures of attempts already in flight do not extend the cool-down.
+_RECORD_FAILURE = """
+redis.call('sadd', KEYS[3], ARGV[4])
+local open_until = tonumber(redis.call('hget', KEYS[1], 'open_until') or '0')
+local now = tonumber(ARGV[1])
+if open_until > 0 then
+  if now >= open_until then
+    redis.call('hset', KEYS[1], 'open_until', now + tonumber(ARGV[3]))
+    redis.call('del', KEYS[2])
+  end
+  return 1
+end
+local failures = redis.call('hincrby', KEYS[1], 'failures', 1)
+if failures >= tonumber(ARGV[2]) then
+  redis.call('hset', KEYS[1], 'open_until', now + tonumber(ARGV[3]))
+  return 1
+end
+return 0
+"""
+
+
+def _ms(at: datetime) -> int:
+    return int(at.timestamp() * 1000)
+
+
+class CircuitBreaker:
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        failure_threshold: int,
+        cooldown_seconds: float,
+        probe_seconds: float,
+        namespace: str = "sg",
+    ) -> None:
+        self._r = client
+        self._threshold = failure_threshold
+        self._cooldown_ms = int(cooldown_seconds * 1000)
+        self._probe_ms = int(probe_seconds * 1000)
+        self._ns = namespace
+        self._accounts_key = f"{namespace}:circuit:accounts"
+
+    def _state_key(self, account_id: str) -> str:
+        return f"{self._ns}:circuit:{account_id}"
+
+    def _probe_key(self, account_id: str) -> str:
+        return f"{self._ns}:circuit:{account_id}:probe"
+
+    def _open_until_ms(self, account_id: str) -> int:
+        return int(self._r.hget(self._state_key(account_id), "open_until") or 0)
+
+    def allow(self, account_id: str, *, now: datetime) -> bool:
+        """Whether an apply for the account may call the platform now (the half-open probe takes a token)."""
+        open_until = self._open_until_ms(account_id)
+        if open_until == 0:
+            return True
+        if _ms(now) < open_until:
+            return False
+        # Half-open: exactly one probe at a time; its token lapses if the prober dies without an answer.
+        return bool(self._r.set(self._probe_key(account_id), "1", nx=True, px=self._probe_ms))
+
+    def paused_until(self, account_id: str, *, now: datetime) -> datetime:
+        """When a paused apply should look again: the end of the cool-down, or soon while a probe runs."""
+        open_until = self._open_until_ms(account_id)
+        if open_until > _ms(now):
+            return now + timedelta(milliseconds=open_until - _ms(now))
+        return now + timedelta(milliseconds=min(self._probe_ms, 1000))
+
+    def record_failure(self, account_id: str, *, now: datetime) -> bool:
+        """Count a transient upstream failure; True when the circuit is (now) open."""
+        keys = [self._state_key(account_id), self._probe_key(account_id), self._accounts_key]
+        args = (_ms(now), self._threshold, self._cooldown_ms, account_id)
+        return bool(self._r.eval(_RECORD_FAILURE, 3, *keys, *args))
+
+    def record_success(self, account_id: str) -> None:
+        """The platform answered properly: close the circuit and forget past failures."""
+        self._r.delete(self._state_key(account_id), self._probe_key(account_id))
+
+    def is_open(self, account_id: str) -> bool:
+        """Open or half-open: applies for the account are paused (but for a single probe)."""
+        return self._open_until_ms(account_id) > 0
+
+    def accounts(self) -> list[str]:
+        """Accounts that ever had an upstream failure (for the circuit_open gauge)."""
+        members = self._r.smembers(self._accounts_key)
+        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)

@@ -1,0 +1,33 @@
+"""Everything an apply needs, built once per worker process by `wiring` and passed down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import redis
+
+from spendgate_core.deps import CoreDeps
+from spendgate_core.platforms.writer import PlatformWriter
+from spendgate_executor.circuit import CircuitBreaker
+from spendgate_executor.jobqueue import ApplyJobs
+from spendgate_executor.leases import Leases
+from spendgate_executor.retries import Backoff, RetrySchedule
+
+ACTOR = "spendgate-executor"  # how the executor appears in the ledger
+
+
+@dataclass(frozen=True)
+class ExecutorDeps:
+    core: CoreDeps
+    writer: PlatformWriter
+    redis: redis.Redis
+    http_clients: tuple[httpx.Client, ...]
+    jobs: ApplyJobs
+    leases: Leases
+    retries: RetrySchedule
+    backoff: Backoff
+    breaker: CircuitBreaker
+    max_attempts: int
+    lease_seconds: float
+    worker_id: str

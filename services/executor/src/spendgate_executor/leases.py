@@ -1,0 +1,106 @@
+"""Per-draft leases in Redis: at most one worker works on a draft at a time, and a dead one's lease lapses.
+
+A lease is `SET sg:lease:{draft_id} <token> NX PX <ttl>`, renewed by a background thread while the
+work lasts and released (only by its holder) at the end. A worker killed with SIGKILL simply stops
+renewing: the lease lapses after `ttl` and the sweep hands the draft to another worker.
+
+A lease is a liveness tool, not the safety net: a worker paused longer than the ttl (a stopped VM, a
+long GC) may still be writing when another takes over. Safety comes from the draft store's
+compare-and-set on `version` and from the idempotency key on every upstream write.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from types import TracebackType
+
+import redis
+
+log = logging.getLogger(__name__)
+
+# Compare-and-act scripts: only the holder (the one who knows the token) renews or releases.
+_RENEW = (
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "
+    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
+)
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+class LeaseLost(Exception):
+    """The lease lapsed or was taken over while we worked; stop touching the draft."""
+
+
+class Lease:
+    """A held lease. Use as a context manager: it renews until the block ends, then releases."""
+
+    def __init__(self, client: redis.Redis, *, key: str, token: str, ttl_ms: int) -> None:
+        self._r = client
+        self.key = key
+        self._token = token
+        self._ttl_ms = ttl_ms
+        self._stop = threading.Event()
+        self._lost = threading.Event()
+        self._thread = threading.Thread(target=self._renew_loop, name=f"lease:{key}", daemon=True)
+
+    @property
+    def lost(self) -> bool:
+        return self._lost.is_set()
+
+    def ensure(self) -> None:
+        """Raise LeaseLost unless we still hold the lease (checked before every write)."""
+        if self._lost.is_set() or self._r.get(self.key) != self._token.encode():
+            self._lost.set()
+            raise LeaseLost(f"lost the lease {self.key}")
+
+    def __enter__(self) -> Lease:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self._ttl_ms / 1000)
+        try:
+            self._r.eval(_RELEASE, 1, self.key, self._token)
+        except redis.RedisError:
+            log.warning("could not release %s; it lapses on its own", self.key)
+
+    def _renew_loop(self) -> None:
+        interval = self._ttl_ms / 3000
+        while not self._stop.wait(interval):
+            try:
+                renewed = self._r.eval(_RENEW, 1, self.key, self._token, self._ttl_ms)
+            except redis.RedisError:
+                log.warning("could not renew %s; trying again", self.key)
+                continue
+            if not renewed:
+                log.warning("lease %s was lost", self.key)
+                self._lost.set()
+                return
+
+
+class Leases:
+    """Takes per-draft leases on behalf of one worker (`owner` shows up in the lease value for debugging)."""
+
+    def __init__(self, client: redis.Redis, *, owner: str, ttl_seconds: float, namespace: str = "sg") -> None:
+        self._r = client
+        self._owner = owner
+        self._ttl_ms = int(ttl_seconds * 1000)
+        self._ns = namespace
+
+    def key(self, draft_id: str) -> str:
+        return f"{self._ns}:lease:{draft_id}"
+
+    def acquire(self, draft_id: str) -> Lease | None:
+        """The lease if nobody holds it, else None."""
+        token = f"{self._owner}:{secrets.token_hex(8)}"
+        key = self.key(draft_id)
+        if not self._r.set(key, token, nx=True, px=self._ttl_ms):
+            return None
+        return Lease(self._r, key=key, token=token, ttl_ms=self._ttl_ms)
+
+    def held(self, draft_id: str) -> bool:
+        return bool(self._r.exists(self.key(draft_id)))

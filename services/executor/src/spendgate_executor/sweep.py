@@ -1,0 +1,191 @@
+"""The periodic sweep: nothing approved is ever left behind, nothing pending outlives its expiry.
+
+Each pass (every ~second, by whichever worker holds the sweep lock):
+
+* moves due retries back onto the queue;
+* re-enqueues in-flight drafts (`approved`, `applying`) that nobody is working on: no lease, no retry
+  waiting, no live job — a crash between approve and enqueue, a worker killed mid-apply, a lost Redis
+  write. This is what makes recovery take seconds instead of RQ's abandoned-job detection (minutes);
+* expires pending and armed drafts past `expires_at` (ledger `expire`);
+* disarms armed drafts whose arm windows all passed (back to pending, ledger `arm_expired`).
+
+Re-enqueueing too much is harmless (leases and idempotency keys make a duplicate job a no-op);
+re-enqueueing too little would lose an approval, so every doubt resolves towards enqueueing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import redis
+
+from spendgate_core import lifecycle
+from spendgate_core.errors import Conflict, NotFound
+from spendgate_core.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
+from spendgate_core.queueing import apply_job_id
+from spendgate_executor.deps import ACTOR, ExecutorDeps
+
+log = logging.getLogger(__name__)
+
+# Leave a just-approved draft to the approval service's own enqueue for this long.
+APPROVE_GRACE = timedelta(seconds=2)
+_OPEN_SCAN_LIMIT = 5000
+
+_ACQUIRE_OR_RENEW = """
+local holder = redis.call('get', KEYS[1])
+if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
+if holder then return 0 end
+redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+
+@dataclass
+class SweepReport:
+    retried: list[str] = field(default_factory=list)
+    resumed: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
+    disarmed: list[str] = field(default_factory=list)
+
+
+class Sweeper:
+    def __init__(self, deps: ExecutorDeps, *, interval_seconds: float, namespace: str = "sg") -> None:
+        self._deps = deps
+        self._interval = interval_seconds
+        self._lock_key = f"{namespace}:sweep:lock"
+        self._lock_ms = int(max(5.0, interval_seconds * 5) * 1000)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # scheduling -------------------------------------------------------------------------------------
+    def tick(self) -> SweepReport | None:
+        """One pass if this worker holds (or can take) the sweep lock; None when another worker sweeps."""
+        deps = self._deps
+        if not deps.redis.eval(_ACQUIRE_OR_RENEW, 1, self._lock_key, deps.worker_id, self._lock_ms):
+            return None
+        return self.run_once()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="spendgate-sweep", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self._interval + 10)
+        # Hand the lock over at once rather than after it lapses.
+        try:
+            self._deps.redis.eval(_RELEASE, 1, self._lock_key, self._deps.worker_id)
+        except redis.RedisError:
+            log.warning("could not release the sweep lock; it lapses on its own")
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self.tick()
+            except Exception:
+                # The sweep must outlive a Redis blip or one bad draft; the next pass tries again.
+                log.exception("sweep pass failed")
+
+    # the pass ---------------------------------------------------------------------------------------
+    def run_once(self, *, now: datetime | None = None) -> SweepReport:
+        """One full pass (no lock: tests and `--burst` call it directly)."""
+        now = now or self._deps.core.clock.now()
+        report = SweepReport()
+        self._drain_retries(now, report)
+        in_flight = [
+            draft_id
+            for status in (DraftStatus.APPROVED, DraftStatus.APPLYING)
+            for draft_id in self._deps.core.store.ids_with_status(status)
+        ]
+        queued = self._deps.jobs.queued_ids() if in_flight else set()
+        for draft_id in in_flight:
+            if draft_id not in report.retried:
+                self._resume_if_orphaned(draft_id, now, queued, report)
+        for status in (DraftStatus.PENDING, DraftStatus.ARMED):
+            for draft in self._deps.core.store.list(accounts=None, status=status, limit=_OPEN_SCAN_LIMIT):
+                self._expire_or_disarm(draft, now, report)
+        if report.retried or report.resumed or report.expired or report.disarmed:
+            log.info("sweep: %s", report)
+        return report
+
+    def _drain_retries(self, now: datetime, report: SweepReport) -> None:
+        for draft_id in self._deps.retries.take_due(now=now):
+            draft = self._in_flight(draft_id)
+            if draft is not None:
+                self._enqueue_fresh(draft)
+                report.retried.append(draft_id)
+
+    def _resume_if_orphaned(
+        self, draft_id: str, now: datetime, queued: set[str], report: SweepReport
+    ) -> None:
+        deps = self._deps
+        if deps.leases.held(draft_id) or deps.retries.scheduled_at(draft_id) is not None:
+            return
+        draft = self._in_flight(draft_id)
+        if draft is None:
+            return
+        just_approved = draft.approved_at is not None and now - draft.approved_at < APPROVE_GRACE
+        if draft.status is DraftStatus.APPROVED and just_approved:
+            return
+        grace = deps.lease_seconds
+        candidates = [deps.retries.recorded_job(draft.id)]
+        if draft.status is DraftStatus.APPROVED:
+            candidates.append(apply_job_id(draft.id, draft.version))
+        if any(
+            job_id and deps.jobs.is_live(job_id, queued=queued, grace_seconds=grace) for job_id in candidates
+        ):
+            return
+        if deps.leases.held(draft_id):
+            return  # a job took the lease while we looked
+        if draft.status is DraftStatus.APPROVED and deps.jobs.enqueue(
+            draft.id, draft.version, job_id=apply_job_id(draft.id, draft.version)
+        ):
+            deps.retries.record_job(draft.id, apply_job_id(draft.id, draft.version))
+        else:
+            self._enqueue_fresh(draft)
+        report.resumed.append(draft_id)
+
+    def _enqueue_fresh(self, draft: Draft) -> None:
+        """A job under a never-used id: the draft's earlier job ids may belong to dead jobs."""
+        deps = self._deps
+        job_id = f"{apply_job_id(draft.id, draft.version)}-r{deps.retries.next_job_seq(draft.id)}"
+        deps.jobs.enqueue(draft.id, draft.version, job_id=job_id)
+        deps.retries.record_job(draft.id, job_id)
+
+    def _expire_or_disarm(self, draft: Draft, now: datetime, report: SweepReport) -> None:
+        deps = self._deps
+        try:
+            if now >= draft.expires_at:
+                deps.core.store.save(lifecycle.expire(draft, now=now), expected_version=draft.version)
+                deps.core.ledger.append(
+                    actor=ACTOR,
+                    action="expire",
+                    account_id=draft.account_id,
+                    draft_id=draft.id,
+                    details={"expires_at": draft.expires_at.isoformat(), "was": draft.status.value},
+                )
+                report.expired.append(draft.id)
+            elif draft.status is DraftStatus.ARMED and not lifecycle.live_arms(draft, now=now):
+                deps.core.store.save(lifecycle.disarm(draft, now=now), expected_version=draft.version)
+                deps.core.ledger.append(
+                    actor=ACTOR,
+                    action="arm_expired",
+                    account_id=draft.account_id,
+                    draft_id=draft.id,
+                    details={"armed_by": [a.principal for a in draft.arms]},
+                )
+                report.disarmed.append(draft.id)
+        except Conflict:
+            return  # a human decided (or another sweep acted) meanwhile: their change stands
+
+    def _in_flight(self, draft_id: str) -> Draft | None:
+        try:
+            draft = self._deps.core.store.get(draft_id)
+        except NotFound:
+            return None
+        return draft if draft.status in IN_FLIGHT_STATUSES else None

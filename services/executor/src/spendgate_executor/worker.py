@@ -1,0 +1,75 @@
+"""The worker entrypoint: settings, wiring, the sweep thread, /metrics, an RQ worker on the apply queue."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from rq import SimpleWorker
+from rq.serializers import JSONSerializer
+
+from spendgate_core.bootstrap import redis_client
+from spendgate_core.errors import ConfigError
+from spendgate_core.settings import load_settings
+from spendgate_executor import wiring
+from spendgate_executor.jobqueue import ApplyJobs
+from spendgate_executor.observability import ScrapeTimeGauges, serve_metrics
+from spendgate_executor.settings import ExecutorSettings
+from spendgate_executor.sweep import Sweeper
+
+log = logging.getLogger(__name__)
+
+
+class ExecutorWorker(SimpleWorker):
+    """An RQ `SimpleWorker`: jobs run in the worker process, no fork per job.
+
+    Chosen on purpose. rq3.md measured SimpleWorker 3-7x the throughput of fork-per-job `Worker` here
+    (254 vs 33-76 jobs/s with one HTTP call per job; 2.5 vs 8.3 ms idle latency), and it keeps one warm
+    HTTP connection pool and Redis pool per process instead of rebuilding them in every horse. What a
+    fork would buy us — surviving a crash or leak inside a job — is not what keeps approvals safe: our
+    crash safety comes from per-draft leases, the sweep and idempotency keys, which hold just as well
+    when the whole worker dies (SIGKILL, OOM) as when one job does. Our job code is our own and
+    bounded by HTTP timeouts; SIGALRM still enforces the job timeout.
+
+    Metrics are ordinary in-process counters, so no Prometheus multiprocess mode is needed (rq3.md §5.3).
+    On SIGTERM RQ finishes the current job and exits (warm shutdown); a second SIGTERM aborts the job,
+    whose lease then lapses and the sweep hands the draft to another worker.
+    """
+
+
+def run(*, burst: bool, metrics_port: int) -> None:
+    """Run one worker until SIGTERM (or, with `burst`, until the queue is empty). Port 0: no HTTP server."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(ExecutorSettings)
+    except ConfigError as exc:
+        sys.stderr.write(f"spendgate worker: {exc.message}\n")
+        raise SystemExit(2) from None
+    deps = wiring.configure(settings)
+    # RQ stretches its connection's socket timeout to its blocking dequeue (minutes): give it its own
+    # client, so the draft store and leases keep their short timeouts.
+    rq_connection = redis_client(settings)
+    worker = ExecutorWorker(
+        [ApplyJobs(rq_connection).queue],
+        connection=rq_connection,
+        serializer=JSONSerializer,
+        name=f"spendgate-executor-{deps.worker_id.replace(':', '-')}",
+    )
+    metrics = None
+    if metrics_port:
+        metrics = serve_metrics(ScrapeTimeGauges(deps), host=settings.metrics_host, port=metrics_port)
+    sweeper = Sweeper(deps, interval_seconds=settings.sweep_interval_seconds)
+    try:
+        if burst:
+            # Pick up orphans and due retries first; retries due later stay for a long-running worker.
+            sweeper.tick()
+        else:
+            sweeper.start()
+        worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
+    finally:
+        sweeper.stop()
+        if metrics is not None:
+            metrics.shutdown()
+        rq_connection.close()
+        wiring.reset()
+    log.info("worker %s stopped", worker.name)

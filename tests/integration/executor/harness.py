@@ -1,0 +1,187 @@
+"""A test harness for the executor: drafts proposed and approved through core's use cases (never the approval
+service), applied by an in-process RQ SimpleWorker in burst mode, checked against adsim's writes log."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import redis
+from rq import Queue, SimpleWorker
+from rq.exceptions import DuplicateJobError
+from rq.serializers import JSONSerializer
+
+from spendgate_core import approval, drafting
+from spendgate_core.deps import CoreDeps
+from spendgate_core.models import TERMINAL_STATUSES, Draft, DraftStatus
+from spendgate_core.money import to_major
+from spendgate_core.principals import Principal, PrincipalDirectory
+from spendgate_core.queueing import APPLY_JOB, APPLY_QUEUE, apply_job_id
+from spendgate_executor import wiring
+from spendgate_executor.deps import ExecutorDeps
+from spendgate_executor.sweep import Sweeper
+from tests.support.stack import US, World
+
+FAST_RETRIES = {
+    "SPENDGATE_RETRY_BASE_SECONDS": "0.05",
+    "SPENDGATE_RETRY_MAX_SECONDS": "0.2",
+    "SPENDGATE_APPLY_LEASE_SECONDS": "2",
+}
+
+
+class ManualClock:
+    """The wall clock plus an offset the test moves forward (never backwards)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+class RqApplyQueue:
+    """The approval side's queue adapter, as the approval service would write it: RQ by dotted path."""
+
+    def __init__(self, connection: redis.Redis) -> None:
+        self.queue = Queue(APPLY_QUEUE, connection=connection, serializer=JSONSerializer)
+
+    def enqueue_apply(self, draft_id: str, version: int) -> None:
+        job_id = apply_job_id(draft_id, version)
+        with contextlib.suppress(DuplicateJobError):  # the same approval enqueued twice is one job
+            self.queue.enqueue(APPLY_JOB, draft_id, version, job_id=job_id, unique=True)
+
+
+class LostEnqueue:
+    """A queue whose enqueue never happens: the approval service crashed right after saving `approved`."""
+
+    def enqueue_apply(self, draft_id: str, version: int) -> None:
+        return None
+
+
+@dataclass
+class Harness:
+    world: World
+    core: CoreDeps
+    clock: ManualClock
+    redis: redis.Redis
+    adsim: httpx.Client
+    queue: RqApplyQueue
+    principals: PrincipalDirectory
+    configure: Callable[..., ExecutorDeps]
+
+    # people -----------------------------------------------------------------------------------------
+    def principal(self, token: str) -> Principal:
+        found = self.principals.authenticate(token)
+        assert found is not None
+        return found
+
+    @property
+    def agent(self) -> Principal:
+        return self.principal(self.world.tokens.agent)
+
+    @property
+    def alice(self) -> Principal:
+        return self.principal(self.world.tokens.alice)
+
+    @property
+    def bob(self) -> Principal:
+        return self.principal(self.world.tokens.bob)
+
+    # drafts -----------------------------------------------------------------------------------------
+    def budget(self, campaign: str, account: str = US) -> int:
+        return self.core.reader.get_campaign(account, campaign).daily_budget
+
+    def propose_change(self, campaign: str, *, delta: int, account: str = US, currency: str = "USD") -> Draft:
+        new = to_major(self.budget(campaign, account) + delta, currency)
+        return drafting.propose_budget_change(
+            deps=self.core,
+            principal=self.agent,
+            account_id=account,
+            campaign_id=campaign,
+            new_daily_budget=new,
+            reason="test: more budget",
+        )
+
+    def propose_shift(self, source: str, target: str, *, amount: str, account: str = US) -> Draft:
+        return drafting.propose_budget_shift(
+            deps=self.core,
+            principal=self.agent,
+            account_id=account,
+            from_campaign_id=source,
+            to_campaign_id=target,
+            amount=Decimal(amount),
+            reason="test: shift",
+        )
+
+    def approve(self, draft: Draft, *, by: tuple[Principal, ...] | None = None, queue: Any = None) -> Draft:
+        current = draft
+        for human in by or (self.alice,):
+            current = self.core.store.get(draft.id)
+            armed = approval.arm(
+                deps=self.core,
+                principal=human,
+                draft_id=draft.id,
+                if_match=f'"{current.version}"',
+                channel="rest",
+            )
+            current = approval.confirm(
+                deps=self.core,
+                principal=human,
+                draft_id=draft.id,
+                confirm_token=armed.confirm_token,
+                channel="rest",
+                queue=queue or self.queue,
+            )
+        assert current.status is DraftStatus.APPROVED, current.status
+        return current
+
+    def get(self, draft_id: str) -> Draft:
+        return self.core.store.get(draft_id)
+
+    # the worker -------------------------------------------------------------------------------------
+    def work(self) -> bool:
+        """One burst of an in-process SimpleWorker on its own connection (RQ stretches its socket timeout)."""
+        connection = redis.Redis.from_url(self.world.redis_url)
+        try:
+            queue = Queue(APPLY_QUEUE, connection=connection, serializer=JSONSerializer)
+            return bool(
+                SimpleWorker([queue], connection=connection, serializer=JSONSerializer).work(burst=True)
+            )
+        finally:
+            connection.close()
+
+    def drive(
+        self, draft_id: str, *, until: Callable[[Draft], bool] | None = None, timeout: float = 20
+    ) -> Draft:
+        """Sweep (due retries, orphans) and work until the draft settles; what a running worker does."""
+        done = until or (lambda d: d.status is DraftStatus.APPLIED or d.status in TERMINAL_STATUSES)
+        sweeper = Sweeper(wiring.current(), interval_seconds=1)
+        deadline = time.monotonic() + timeout
+        while True:
+            self.work()
+            draft = self.get(draft_id)
+            if done(draft):
+                return draft
+            assert time.monotonic() < deadline, f"{draft_id} still {draft.status} after {timeout}s"
+            time.sleep(0.02)
+            sweeper.run_once()
+
+    # adsim ------------------------------------------------------------------------------------------
+    def api_writes(self) -> list[dict[str, Any]]:
+        writes = self.adsim.get("/_sim/writes").raise_for_status().json()["writes"]
+        return [w for w in writes if w["source"] == "api"]
+
+    def faults(self, **settings: Any) -> None:
+        self.adsim.post("/_sim/faults", json=settings).raise_for_status()
+
+    def out_of_band(self, campaign: str, account: str = US, **body: Any) -> None:
+        self.adsim.post(f"/_sim/campaigns/{account}/{campaign}", json=body).raise_for_status()
