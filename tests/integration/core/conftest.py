@@ -26,8 +26,12 @@ class RecordingQueue:
 @pytest.fixture
 def deps(world: World) -> Iterator[CoreDeps]:
     settings = ReaderSettings(
-        redis_url=world.redis_url, principals_file=world.principals_file, policy_file=world.policy_file,
-        adsim_url=world.adsim_url, ledger_key_file=world.ledger_key_file, adsim_read_token=ADSIM_READ_TOKEN,
+        redis_url=world.redis_url,
+        principals_file=world.principals_file,
+        policy_file=world.policy_file,
+        adsim_url=world.adsim_url,
+        ledger_key_file=world.ledger_key_file,
+        adsim_read_token=ADSIM_READ_TOKEN,
     )
     client = redis_client(settings)
     reader = adsim_reader(settings, ADSIM_READ_TOKEN)
@@ -41,9 +45,12 @@ def people(world: World) -> dict[str, Principal]:
     directory = PrincipalDirectory(world.principals_file)
     tokens = world.tokens
     found = {
-        "agent": directory.authenticate(tokens.agent), "reader": directory.authenticate(tokens.reader),
-        "alice": directory.authenticate(tokens.alice), "bob": directory.authenticate(tokens.bob),
-        "carol": directory.authenticate(tokens.carol), "viewer": directory.authenticate(tokens.viewer),
+        "agent": directory.authenticate(tokens.agent),
+        "reader": directory.authenticate(tokens.reader),
+        "alice": directory.authenticate(tokens.alice),
+        "bob": directory.authenticate(tokens.bob),
+        "carol": directory.authenticate(tokens.carol),
+        "viewer": directory.authenticate(tokens.viewer),
         "eu_agent": directory.authenticate(tokens.eu_agent),
     }
     assert all(found.values())

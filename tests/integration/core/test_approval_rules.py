@@ -27,17 +27,29 @@ def propose_increase(deps: CoreDeps, agent: Principal, *, increase: int) -> str:
     campaign, budget = campaign_with_budget(deps, "acc_us_001", at_least=increase * 2)
     new = Decimal(budget + increase) / 100
     draft = drafting.propose_budget_change(
-        deps=deps, principal=agent, account_id="acc_us_001", campaign_id=campaign,
-        new_daily_budget=new, reason="more reach",
+        deps=deps,
+        principal=agent,
+        account_id="acc_us_001",
+        campaign_id=campaign,
+        new_daily_budget=new,
+        reason="more reach",
     )
     return draft.id
 
 
 def approve(deps: CoreDeps, who: Principal, draft_id: str, queue: RecordingQueue):  # type: ignore[no-untyped-def]
     current = deps.store.get(draft_id)
-    armed = approval.arm(deps=deps, principal=who, draft_id=draft_id, if_match=f'"{current.version}"', channel="rest")
-    return approval.confirm(deps=deps, principal=who, draft_id=draft_id, confirm_token=armed.confirm_token,
-                            channel="rest", queue=queue)
+    armed = approval.arm(
+        deps=deps, principal=who, draft_id=draft_id, if_match=f'"{current.version}"', channel="rest"
+    )
+    return approval.confirm(
+        deps=deps,
+        principal=who,
+        draft_id=draft_id,
+        confirm_token=armed.confirm_token,
+        channel="rest",
+        queue=queue,
+    )
 
 
 def test_small_draft_one_human(deps: CoreDeps, people: dict[str, Principal], queue: RecordingQueue) -> None:
@@ -66,9 +78,16 @@ def test_four_eyes_one_human_twice_is_not_enough(
 def test_who_may_not_decide(deps: CoreDeps, people: dict[str, Principal], queue: RecordingQueue) -> None:
     draft_id = propose_increase(deps, people["agent"], increase=10_000)
     version = f'"{deps.store.get(draft_id).version}"'
-    for who, error in (("agent", Forbidden), ("reader", Forbidden), ("viewer", Forbidden), ("carol", NotFound)):
+    for who, error in (
+        ("agent", Forbidden),
+        ("reader", Forbidden),
+        ("viewer", Forbidden),
+        ("carol", NotFound),
+    ):
         with pytest.raises(error):
-            approval.arm(deps=deps, principal=people[who], draft_id=draft_id, if_match=version, channel="rest")
+            approval.arm(
+                deps=deps, principal=people[who], draft_id=draft_id, if_match=version, channel="rest"
+            )
     assert deps.store.get(draft_id).status is DraftStatus.PENDING
 
 
@@ -77,16 +96,27 @@ def test_concurrent_confirms_one_approval_one_job(
 ) -> None:
     draft_id = propose_increase(deps, people["agent"], increase=10_000)
     current = deps.store.get(draft_id)
-    armed = approval.arm(deps=deps, principal=people["alice"], draft_id=draft_id,
-                         if_match=f'"{current.version}"', channel="rest")
+    armed = approval.arm(
+        deps=deps,
+        principal=people["alice"],
+        draft_id=draft_id,
+        if_match=f'"{current.version}"',
+        channel="rest",
+    )
     barrier = threading.Barrier(12)
     errors: list[Exception] = []
 
     def confirm() -> None:
         barrier.wait()
         try:
-            approval.confirm(deps=deps, principal=people["alice"], draft_id=draft_id,
-                             confirm_token=armed.confirm_token, channel="rest", queue=queue)
+            approval.confirm(
+                deps=deps,
+                principal=people["alice"],
+                draft_id=draft_id,
+                confirm_token=armed.confirm_token,
+                channel="rest",
+                queue=queue,
+            )
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -117,15 +147,39 @@ def test_refusals_name_their_rule(deps: CoreDeps, people: dict[str, Principal]) 
     campaign, budget = campaign_with_budget(deps, "acc_us_001", at_least=10_000)
     agent = people["agent"]
     with pytest.raises(PolicyViolation, match=r"max_change_pct: \+80%"):
-        drafting.propose_budget_change(deps=deps, principal=agent, account_id="acc_us_001", campaign_id=campaign,
-                                       new_daily_budget=Decimal(budget * 18 // 10) / 100, reason="x")
+        drafting.propose_budget_change(
+            deps=deps,
+            principal=agent,
+            account_id="acc_us_001",
+            campaign_id=campaign,
+            new_daily_budget=Decimal(budget * 18 // 10) / 100,
+            reason="x",
+        )
     with pytest.raises(Conflict, match="expected_current_budget"):
-        drafting.propose_budget_change(deps=deps, principal=agent, account_id="acc_us_001", campaign_id=campaign,
-                                       new_daily_budget=Decimal(budget + 100) / 100, reason="x",
-                                       expected_current_budget=Decimal(budget + 1) / 100)
+        drafting.propose_budget_change(
+            deps=deps,
+            principal=agent,
+            account_id="acc_us_001",
+            campaign_id=campaign,
+            new_daily_budget=Decimal(budget + 100) / 100,
+            reason="x",
+            expected_current_budget=Decimal(budget + 1) / 100,
+        )
     with pytest.raises(NotFound, match="unknown account"):
-        drafting.propose_budget_change(deps=deps, principal=people["eu_agent"], account_id="acc_us_001",
-                                       campaign_id=campaign, new_daily_budget="10.00", reason="x")
+        drafting.propose_budget_change(
+            deps=deps,
+            principal=people["eu_agent"],
+            account_id="acc_us_001",
+            campaign_id=campaign,
+            new_daily_budget="10.00",
+            reason="x",
+        )
     with pytest.raises(Forbidden, match=r"mcp\.draft"):
-        drafting.propose_budget_change(deps=deps, principal=people["reader"], account_id="acc_us_001",
-                                       campaign_id=campaign, new_daily_budget="10.00", reason="x")
+        drafting.propose_budget_change(
+            deps=deps,
+            principal=people["reader"],
+            account_id="acc_us_001",
+            campaign_id=campaign,
+            new_daily_budget="10.00",
+            reason="x",
+        )

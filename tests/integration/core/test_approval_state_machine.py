@@ -8,6 +8,7 @@ exactly one apply job exists iff the draft is approved.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -40,7 +41,9 @@ def test_no_sequence_applies_without_the_required_humans(
     deps: CoreDeps, people: dict[str, Principal], redis_client: redis.Redis
 ) -> None:
     clock = MovableClock()
-    world = CoreDeps(store=deps.store, ledger=deps.ledger, policies=deps.policies, clock=clock, reader=deps.reader)
+    world = CoreDeps(
+        store=deps.store, ledger=deps.ledger, policies=deps.policies, clock=clock, reader=deps.reader
+    )
     reached: set[DraftStatus] = set()
     campaign = next(c for c in deps.reader.list_campaigns("acc_us_001") if c.daily_budget >= 200_000)
 
@@ -53,31 +56,48 @@ def test_no_sequence_applies_without_the_required_humans(
             self.tokens: dict[str, str] = {}
             self.terminal: DraftStatus | None = None
             draft = drafting.propose_budget_change(
-                deps=world, principal=people["agent"], account_id="acc_us_001", campaign_id=campaign.id,
-                new_daily_budget=Decimal(campaign.daily_budget + increase) / 100, reason="property test",
+                deps=world,
+                principal=people["agent"],
+                account_id="acc_us_001",
+                campaign_id=campaign.id,
+                new_daily_budget=Decimal(campaign.daily_budget + increase) / 100,
+                reason="property test",
             )
             self.draft_id = draft.id
 
         def attempt(self, action) -> None:  # type: ignore[no-untyped-def]
-            try:
+            # Refusals are expected; the invariants say whether a refusal was wrong.
+            with contextlib.suppress(SpendgateError):
                 action()
-            except SpendgateError:
-                pass  # refusals are expected; the invariants say whether a refusal was wrong
 
         @rule(who=st.sampled_from(ACTORS))
         def arm(self, who: str) -> None:
             def go() -> None:
                 version = world.store.get(self.draft_id).version
-                armed = approval.arm(deps=world, principal=people[who], draft_id=self.draft_id,
-                                     if_match=f'"{version}"', channel="rest")
+                armed = approval.arm(
+                    deps=world,
+                    principal=people[who],
+                    draft_id=self.draft_id,
+                    if_match=f'"{version}"',
+                    channel="rest",
+                )
                 self.tokens[who] = armed.confirm_token
+
             self.attempt(go)
 
         @rule(who=st.sampled_from(ACTORS), forged=st.booleans())
         def confirm(self, who: str, forged: bool) -> None:
             token = "forged-token" if forged else self.tokens.get(who, "never-armed")
-            self.attempt(lambda: approval.confirm(deps=world, principal=people[who], draft_id=self.draft_id,
-                                                  confirm_token=token, channel="rest", queue=self.queue))
+            self.attempt(
+                lambda: approval.confirm(
+                    deps=world,
+                    principal=people[who],
+                    draft_id=self.draft_id,
+                    confirm_token=token,
+                    channel="rest",
+                    queue=self.queue,
+                )
+            )
 
         @rule(who=st.sampled_from(ACTORS))
         def arm_and_confirm(self, who: str) -> None:
@@ -86,13 +106,19 @@ def test_no_sequence_applies_without_the_required_humans(
 
         @rule(who=st.sampled_from(ACTORS))
         def reject(self, who: str) -> None:
-            self.attempt(lambda: approval.reject(deps=world, principal=people[who], draft_id=self.draft_id,
-                                                 reason="no", channel="rest"))
+            self.attempt(
+                lambda: approval.reject(
+                    deps=world, principal=people[who], draft_id=self.draft_id, reason="no", channel="rest"
+                )
+            )
 
         @rule(who=st.sampled_from(ACTORS))
         def withdraw(self, who: str) -> None:
-            self.attempt(lambda: drafting.withdraw_draft(deps=world, principal=people[who],
-                                                         draft_id=self.draft_id, reason="changed my mind"))
+            self.attempt(
+                lambda: drafting.withdraw_draft(
+                    deps=world, principal=people[who], draft_id=self.draft_id, reason="changed my mind"
+                )
+            )
 
         @rule(seconds=st.sampled_from([30, 121, 49 * 3600]))
         def time_passes(self, seconds: int) -> None:
@@ -128,8 +154,12 @@ def test_no_sequence_applies_without_the_required_humans(
 
     run_state_machine_as_test(
         Decisions,
-        settings=settings(max_examples=200, stateful_step_count=25, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]),
+        settings=settings(
+            max_examples=200,
+            stateful_step_count=25,
+            deadline=None,
+            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+        ),
     )
     # The search must actually reach the interesting states, or the property proves nothing.
     assert {DraftStatus.APPROVED, DraftStatus.REJECTED, DraftStatus.EXPIRED, DraftStatus.ARMED} <= reached

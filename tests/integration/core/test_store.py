@@ -27,7 +27,10 @@ def test_create_get_list(store: RedisDraftStore) -> None:
     for draft in (first, second, other):
         store.create(draft, max_pending=25)
     assert store.get(first.id) == first
-    assert [d.id for d in store.list(accounts=frozenset({"acc_us_001"}), status=None, limit=10)] == [second.id, first.id]
+    assert [d.id for d in store.list(accounts=frozenset({"acc_us_001"}), status=None, limit=10)] == [
+        second.id,
+        first.id,
+    ]
     assert len(store.list(accounts=None, status=DraftStatus.PENDING, limit=10)) == 3
     assert store.list(accounts=frozenset(), status=None, limit=10) == []
     assert store.open_count("acc_us_001") == 2
@@ -99,8 +102,9 @@ def test_envelope_reservations_cannot_overbook(store: RedisDraftStore) -> None:
     def reserve(draft) -> None:  # type: ignore[no-untyped-def]
         barrier.wait()
         try:
-            store.reserve_and_save(lifecycle.begin_apply(draft), expected_version=draft.version,
-                                   envelope_cap=200_000, now=T0)
+            store.reserve_and_save(
+                lifecycle.begin_apply(draft), expected_version=draft.version, envelope_cap=200_000, now=T0
+            )
             results.append(True)
         except PolicyViolation:
             results.append(False)
@@ -127,5 +131,3 @@ def test_a_stale_apply_gives_its_reservation_back(store: RedisDraftStore) -> Non
 
 def replace_status(draft, status):  # type: ignore[no-untyped-def]
     return draft.model_copy(update={"status": status})
-
-

@@ -11,8 +11,14 @@ T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 
 
 def budget_draft(
-    *, before: int = 10_000, after: int = 12_000, required: int = 1, account: str = "acc_us_001",
-    campaign: str = "cmp_us_001", proposer: str = "claude", at: datetime = T0,
+    *,
+    before: int = 10_000,
+    after: int = 12_000,
+    required: int = 1,
+    account: str = "acc_us_001",
+    campaign: str = "cmp_us_001",
+    proposer: str = "claude",
+    at: datetime = T0,
 ) -> Draft:
     return Draft(
         id=new_draft_id(at),

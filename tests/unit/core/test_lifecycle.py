@@ -12,7 +12,9 @@ from .factories import T0, budget_draft
 
 
 def armed_and_confirmed(draft, who: str, *, at=T0):  # type: ignore[no-untyped-def]
-    armed = lifecycle.arm(draft, principal=who, channel="rest", token=f"tok-{who}", now=at, window_seconds=120)
+    armed = lifecycle.arm(
+        draft, principal=who, channel="rest", token=f"tok-{who}", now=at, window_seconds=120
+    )
     return lifecycle.confirm(armed, principal=who, token=f"tok-{who}", now=at + timedelta(seconds=5))
 
 
@@ -33,7 +35,9 @@ def test_four_eyes_needs_two_distinct_humans() -> None:
 
 
 def test_confirm_needs_the_same_human_and_token_inside_the_window() -> None:
-    armed = lifecycle.arm(budget_draft(), principal="alice", channel="rest", token="secret", now=T0, window_seconds=120)
+    armed = lifecycle.arm(
+        budget_draft(), principal="alice", channel="rest", token="secret", now=T0, window_seconds=120
+    )
     assert armed.status is DraftStatus.ARMED
     with pytest.raises(Conflict, match="no live arm"):
         lifecycle.confirm(armed, principal="bob", token="secret", now=T0)
@@ -47,7 +51,9 @@ def test_confirm_needs_the_same_human_and_token_inside_the_window() -> None:
 def test_terminal_states_refuse_every_decision() -> None:
     rejected = lifecycle.reject(budget_draft(), principal="alice", reason="no", now=T0)
     for attempt in (
-        lambda: lifecycle.arm(rejected, principal="bob", channel="rest", token="t", now=T0, window_seconds=60),
+        lambda: lifecycle.arm(
+            rejected, principal="bob", channel="rest", token="t", now=T0, window_seconds=60
+        ),
         lambda: lifecycle.reject(rejected, principal="bob", reason="x", now=T0),
         lambda: lifecycle.withdraw(rejected, principal="claude", reason="x", now=T0),
         lambda: lifecycle.expire(rejected, now=T0 + timedelta(days=9)),

@@ -10,8 +10,16 @@ from spendgate_core.money import format_money, to_major, to_minor
 
 @pytest.mark.parametrize(
     ("amount", "currency", "minor"),
-    [("650.00", "USD", 65000), ("650", "USD", 65000), ("0.01", "EUR", 1), ("5000", "JPY", 5000),
-     (Decimal("12.5"), "USD", 1250), (7, "JPY", 7), ("1.234", "KWD", 1234), ("-3.50", "USD", -350)],
+    [
+        ("650.00", "USD", 65000),
+        ("650", "USD", 65000),
+        ("0.01", "EUR", 1),
+        ("5000", "JPY", 5000),
+        (Decimal("12.5"), "USD", 1250),
+        (7, "JPY", 7),
+        ("1.234", "KWD", 1234),
+        ("-3.50", "USD", -350),
+    ],
 )
 def test_parses_exact_minor_units(amount: object, currency: str, minor: int) -> None:
     assert to_minor(amount, currency) == minor  # type: ignore[arg-type]
@@ -19,10 +27,17 @@ def test_parses_exact_minor_units(amount: object, currency: str, minor: int) -> 
 
 @pytest.mark.parametrize(
     ("amount", "currency", "message"),
-    [("12.345", "USD", "at most 2 decimal places"), ("100.5", "JPY", "no decimals"),
-     ("NaN", "USD", "finite"), ("Infinity", "USD", "finite"), ("-inf", "EUR", "finite"),
-     ("1e30", "USD", "larger than"), ("abc", "USD", "not a decimal"), ("", "USD", "not a decimal"),
-     ("1.00", "XXX", "unsupported currency")],
+    [
+        ("12.345", "USD", "at most 2 decimal places"),
+        ("100.5", "JPY", "no decimals"),
+        ("NaN", "USD", "finite"),
+        ("Infinity", "USD", "finite"),
+        ("-inf", "EUR", "finite"),
+        ("1e30", "USD", "larger than"),
+        ("abc", "USD", "not a decimal"),
+        ("", "USD", "not a decimal"),
+        ("1.00", "XXX", "unsupported currency"),
+    ],
 )
 def test_refuses_what_the_currency_cannot_hold(amount: str, currency: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):

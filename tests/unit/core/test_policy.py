@@ -6,7 +6,14 @@ import pytest
 
 from spendgate_core.errors import ConfigError, PolicyViolation
 from spendgate_core.models import Change, ChangeField
-from spendgate_core.policy import Limits, PolicyBook, PolicyValues, check_change, check_envelope, required_approvals
+from spendgate_core.policy import (
+    Limits,
+    PolicyBook,
+    PolicyValues,
+    check_change,
+    check_envelope,
+    required_approvals,
+)
 
 LIMITS = Limits.of(PolicyValues(), "USD")
 
@@ -34,7 +41,9 @@ def test_ceiling_and_positive_budget() -> None:
 def test_envelope_counts_increases_only() -> None:
     check_envelope(increase=0, used=10**9, limits=LIMITS)
     check_envelope(increase=50_000, used=150_000, limits=LIMITS)  # exactly at the cap
-    with pytest.raises(PolicyViolation, match=r"envelope_24h: this draft adds 500.01 USD but only 500.00 USD"):
+    with pytest.raises(
+        PolicyViolation, match=r"envelope_24h: this draft adds 500.01 USD but only 500.00 USD"
+    ):
         check_envelope(increase=50_001, used=150_000, limits=LIMITS)
 
 

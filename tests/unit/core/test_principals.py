@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from spendgate_core.errors import ConfigError
-from spendgate_core.principals import Principal, PrincipalDirectory, parse_principals, render_principal, token_digest
+from spendgate_core.principals import (
+    Principal,
+    PrincipalDirectory,
+    parse_principals,
+    render_principal,
+    token_digest,
+)
 
 
 def human(name: str, token: str, roles: tuple[str, ...] = ("approver",)) -> Principal:
@@ -37,16 +43,24 @@ def test_reloads_when_the_file_changes(tmp_path: Path) -> None:
 
 
 def test_agents_never_decide() -> None:
-    agent = Principal(name="a", kind="agent", token_sha256=token_digest("x"), scopes=("mcp.read",),
-                      roles=("admin",), accounts=("*",))
+    agent = Principal(
+        name="a",
+        kind="agent",
+        token_sha256=token_digest("x"),
+        scopes=("mcp.read",),
+        roles=("admin",),
+        accounts=("*",),
+    )
     assert not agent.may_decide("acc_us_001")
 
 
 @pytest.mark.parametrize(
     "text",
-    ['[[principal]]\nname = "x"\nkind = "robot"\ntoken_sha256 = "' + "0" * 64 + '"\n',
-     '[[principal]]\nname = "x"\nkind = "human"\ntoken_sha256 = "short"\n',
-     "[[principal]\n"],
+    [
+        '[[principal]]\nname = "x"\nkind = "robot"\ntoken_sha256 = "' + "0" * 64 + '"\n',
+        '[[principal]]\nname = "x"\nkind = "human"\ntoken_sha256 = "short"\n',
+        "[[principal]\n",
+    ],
 )
 def test_malformed_file_is_a_config_error(text: str) -> None:
     with pytest.raises(ConfigError, match="malformed"):

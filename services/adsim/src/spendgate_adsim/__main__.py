@@ -8,7 +8,7 @@ from spendgate_adsim.server import run
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="spendgate_adsim", description="Run adsim, the sandbox ad platform.")
+    parser = argparse.ArgumentParser(prog="spendgate_adsim", description="Run adsim, the sandbox platform.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument("--seed", type=int, default=0)

@@ -1,4 +1,4 @@
-"""Human decisions (SPEC §5–§7): arm, confirm, reject, rollback. Every channel calls these, so no
+"""Human decisions (SPEC §5-§7): arm, confirm, reject, rollback. Every channel calls these, so no
 channel gets a shortcut: the same principal rules, two steps, four eyes, policy and ledger for all.
 """
 
@@ -19,6 +19,7 @@ from spendgate_core.errors import (
     PreconditionRequired,
     VersionConflict,
 )
+from spendgate_core.events import announce
 from spendgate_core.metrics import DECISIONS, DRAFT_DECISION_SECONDS
 from spendgate_core.models import Change, Channel, Draft, DraftStatus
 from spendgate_core.policy import check_draft
@@ -59,31 +60,48 @@ def parse_if_match(if_match: str | None) -> int:
     return int(raw)
 
 
-def arm(*, deps: CoreDeps, principal: Principal, draft_id: str, if_match: str | None, channel: Channel) -> Armed:
+def arm(
+    *, deps: CoreDeps, principal: Principal, draft_id: str, if_match: str | None, channel: Channel
+) -> Armed:
     expected = parse_if_match(if_match)
     draft = _decider_draft(deps, principal, draft_id)
     if draft.version != expected:
         raise PreconditionFailed(
-            f"draft {draft_id} is at version {draft.version}, not {expected}; re-read it and check the diff again"
+            f"draft {draft_id} is at version {draft.version}, not {expected}; "
+            "re-read it and check the diff again"
         )
     now = deps.clock.now()
     limits = deps.limits(draft.account_id, draft.currency)
     token = secrets.token_urlsafe(24)
     armed = lifecycle.arm(
-        draft, principal=principal.name, channel=channel, token=token, now=now,
+        draft,
+        principal=principal.name,
+        channel=channel,
+        token=token,
+        now=now,
         window_seconds=limits.arm_window_seconds,
     )
     deps.store.save(armed, expected_version=draft.version)
     deps.ledger.append(
-        actor=principal.name, action="arm", account_id=draft.account_id, draft_id=draft.id,
+        actor=principal.name,
+        action="arm",
+        account_id=draft.account_id,
+        draft_id=draft.id,
         details={"channel": channel, "version": armed.version},
     )
+    announce(deps, "draft.armed", armed)
     mine = armed.arms[-1]
     return Armed(draft=armed, confirm_token=token, confirm_before=mine.confirm_before)
 
 
 def confirm(
-    *, deps: CoreDeps, principal: Principal, draft_id: str, confirm_token: str, channel: Channel, queue: ApplyQueue
+    *,
+    deps: CoreDeps,
+    principal: Principal,
+    draft_id: str,
+    confirm_token: str,
+    channel: Channel,
+    queue: ApplyQueue,
 ) -> Draft:
     """Record this human's approval; when the quorum is met the draft is approved and its apply enqueued.
 
@@ -111,10 +129,16 @@ def confirm(
         raise Conflict(f"draft {draft_id} changed while confirming; re-read it and try again") from None
     quorum = confirmed.status is DraftStatus.APPROVED
     deps.ledger.append(
-        actor=principal.name, action="confirm", account_id=draft.account_id, draft_id=draft.id,
+        actor=principal.name,
+        action="confirm",
+        account_id=draft.account_id,
+        draft_id=draft.id,
         details={
-            "channel": channel, "version": confirmed.version, "approvals": len(confirmed.approvals),
-            "required": confirmed.required_approvals, "quorum_met": quorum,
+            "channel": channel,
+            "version": confirmed.version,
+            "approvals": len(confirmed.approvals),
+            "required": confirmed.required_approvals,
+            "quorum_met": quorum,
         },
     )
     if quorum:
@@ -122,19 +146,24 @@ def confirm(
         DRAFT_DECISION_SECONDS.observe((now - draft.created_at).total_seconds())
         # The approved draft is the durable record; if this enqueue is lost, the sweep re-enqueues it.
         queue.enqueue_apply(confirmed.id, confirmed.version)
+    announce(deps, "draft.approved" if quorum else "draft.approval_recorded", confirmed)
     return confirmed
 
 
 def _lapse_arms(deps: CoreDeps, principal: Principal, draft: Draft, *, now: datetime) -> None:
     """Every arm's window has passed: the draft goes back to pending (approvals so far are kept)."""
     try:
-        deps.store.save(lifecycle.disarm(draft, now=now), expected_version=draft.version)
+        disarmed = deps.store.save(lifecycle.disarm(draft, now=now), expected_version=draft.version)
     except VersionConflict:
         return  # a concurrent request already moved it on (another lapse or a fresh arm); that state stands
     deps.ledger.append(
-        actor=principal.name, action="arm_expired", account_id=draft.account_id, draft_id=draft.id,
+        actor=principal.name,
+        action="arm_expired",
+        account_id=draft.account_id,
+        draft_id=draft.id,
         details={"version": draft.version + 1, "armed_by": [a.principal for a in draft.arms]},
     )
+    announce(deps, "draft.disarmed", disarmed)
 
 
 def reject(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str, channel: Channel) -> Draft:
@@ -151,11 +180,15 @@ def reject(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str, 
             return current
         raise Conflict(f"draft {draft_id} changed while rejecting; re-read it and try again") from None
     deps.ledger.append(
-        actor=principal.name, action="reject", account_id=draft.account_id, draft_id=draft.id,
+        actor=principal.name,
+        action="reject",
+        account_id=draft.account_id,
+        draft_id=draft.id,
         details={"channel": channel, "reason": reason},
     )
     DECISIONS.labels("reject", channel).inc()
     DRAFT_DECISION_SECONDS.observe((now - draft.created_at).total_seconds())
+    announce(deps, "draft.rejected", rejected)
     return rejected
 
 
@@ -171,16 +204,22 @@ def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> 
     if original.status is DraftStatus.APPLIED:
         applied = tuple(range(len(original.changes)))
     if not applied:
-        raise Conflict(f"draft {draft_id} is {original.status.value}; only applied changes can be rolled back")
+        raise Conflict(
+            f"draft {draft_id} is {original.status.value}; only applied changes can be rolled back"
+        )
     account = deps.catalog.get(principal, original.account_id)
     changes: list[Change] = []
     for index in reversed(applied):  # undo in the opposite order to how they were written
         change = original.changes[index]
         live = deps.reader.get_campaign(original.account_id, change.entity_id)
-        now_value: int | str = live.daily_budget if change.field.value == "daily_budget" else live.status.value
+        now_value: int | str = (
+            live.daily_budget if change.field.value == "daily_budget" else live.status.value
+        )
         if now_value == change.before:
             continue
         changes.append(change.model_copy(update={"before": now_value, "after": change.before}))
     if not changes:
         raise Conflict(f"every change of {draft_id} already has its original value; nothing to roll back")
-    return stage_rollback(deps=deps, principal=principal, account=account, original=original, changes=tuple(changes))
+    return stage_rollback(
+        deps=deps, principal=principal, account=account, original=original, changes=tuple(changes)
+    )

@@ -6,6 +6,7 @@ import redis
 
 from spendgate_core.clock import Clock, SystemClock
 from spendgate_core.deps import CoreDeps
+from spendgate_core.events import RedisEvents
 from spendgate_core.ledger import RedisLedger
 from spendgate_core.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.platforms.reader import PlatformReader
@@ -36,4 +37,5 @@ def build_core(
         clock=clock,
         reader=reader,
         console_url=f"{settings.public_url.rstrip('/')}/console",
+        events=RedisEvents(client),
     )

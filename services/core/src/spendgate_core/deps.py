@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from spendgate_core.clock import Clock
 from spendgate_core.errors import NotFound
@@ -13,6 +14,9 @@ from spendgate_core.platforms.reader import Account, PlatformReader
 from spendgate_core.policy import Limits, PolicyBook
 from spendgate_core.principals import Principal
 from spendgate_core.store import DraftStore
+
+if TYPE_CHECKING:
+    from spendgate_core.events import EventSink
 
 
 class AccountCatalog:
@@ -52,6 +56,7 @@ class CoreDeps:
     clock: Clock
     reader: PlatformReader
     console_url: str = "http://127.0.0.1:8081/console"
+    events: EventSink | None = None  # where state changes are announced (None: nowhere, e.g. unit tests)
     catalog: AccountCatalog = field(init=False)
 
     def __post_init__(self) -> None:

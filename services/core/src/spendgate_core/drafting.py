@@ -13,6 +13,7 @@ from typing import TypeVar
 from spendgate_core import lifecycle
 from spendgate_core.deps import CoreDeps
 from spendgate_core.errors import Conflict, DuplicateDraft, Forbidden, InvalidInput, NotFound, PolicyViolation
+from spendgate_core.events import announce
 from spendgate_core.ids import new_draft_id
 from spendgate_core.metrics import DRAFTS_CREATED, DRAFTS_REFUSED
 from spendgate_core.models import Actor, CampaignStatus, Change, ChangeField, Draft, DraftKind, Impact
@@ -55,7 +56,8 @@ def _campaign(deps: CoreDeps, account: Account, campaign_id: str) -> Campaign:
         return deps.reader.get_campaign(account.id, campaign_id)
     except NotFound:
         raise NotFound(
-            f"unknown campaign {campaign_id!r} in account {account.id}; use query_entities to find campaign ids"
+            f"unknown campaign {campaign_id!r} in account {account.id}; "
+            "use query_entities to find campaign ids"
         ) from None
 
 
@@ -104,6 +106,7 @@ def _stage(
         },
     )
     DRAFTS_CREATED.labels(kind.value).inc()
+    announce(deps, "draft.created", draft)
     return draft
 
 
@@ -121,12 +124,15 @@ def propose_budget_change(
         _require_drafter(principal)
         account = deps.catalog.get(principal, account_id)
         new = to_minor(new_daily_budget, account.currency)
-        expected = None if expected_current_budget is None else to_minor(expected_current_budget, account.currency)
+        expected = (
+            None if expected_current_budget is None else to_minor(expected_current_budget, account.currency)
+        )
         campaign = _campaign(deps, account, campaign_id)
         money = account.currency
         if expected is not None and expected != campaign.daily_budget:
             raise Conflict(
-                f"expected_current_budget: {campaign_id} has {format_money(campaign.daily_budget, money)} live, "
+                f"expected_current_budget: {campaign_id} has "
+                f"{format_money(campaign.daily_budget, money)} live, "
                 f"not {format_money(expected, money)}; re-read it and propose again"
             )
         if new == campaign.daily_budget:
@@ -213,7 +219,10 @@ def propose_status_change(
         # Enabling a paused campaign starts spending its daily budget: it counts as an increase.
         delta = campaign.daily_budget if new_status is CampaignStatus.ENABLED else -campaign.daily_budget
         change = Change(
-            entity_id=campaign.id, field=ChangeField.STATUS, before=campaign.status.value, after=new_status.value
+            entity_id=campaign.id,
+            field=ChangeField.STATUS,
+            before=campaign.status.value,
+            after=new_status.value,
         )
         return _stage(
             deps,
@@ -241,6 +250,7 @@ def withdraw_draft(*, deps: CoreDeps, principal: Principal, draft_id: str, reaso
         draft_id=draft.id,
         details={"reason": reason},
     )
+    announce(deps, "draft.withdrawn", withdrawn)
     return withdrawn
 
 

@@ -1,21 +1,21 @@
 """The spendgate error tree; each edge (FastAPI, FastMCP, the worker) translates it once.
 
-    SpendgateError
-    ├── InvalidInput            bad value from a caller (422)
-    ├── NotFound                unknown id, or an id the caller may not see (404; no existence oracle)
-    ├── Unauthenticated         no or unknown credentials (401)
-    ├── Forbidden               authenticated, not allowed (403)
-    ├── Conflict                the state does not allow this now (409)
-    │   ├── VersionConflict     a concurrent writer won; re-read and retry
-    │   └── DuplicateDraft      a pending draft already targets the same field
-    ├── PreconditionRequired    If-Match missing (428)
-    ├── PreconditionFailed      If-Match stale (412)
-    ├── PolicyViolation         a policy rule refuses the change (422), names the rule
-    ├── TooManyRequests         a flood guard tripped (429)
-    ├── UpstreamError           the ad platform answered badly
-    │   ├── TransientUpstreamError   timeouts, 5xx, 429: retry later
-    │   └── PermanentUpstreamError   4xx: retrying cannot help
-    └── ConfigError             a setting is missing or malformed (service refuses to start)
+SpendgateError
+├── InvalidInput            bad value from a caller (422)
+├── NotFound                unknown id, or an id the caller may not see (404; no existence oracle)
+├── Unauthenticated         no or unknown credentials (401)
+├── Forbidden               authenticated, not allowed (403)
+├── Conflict                the state does not allow this now (409)
+│   ├── VersionConflict     a concurrent writer won; re-read and retry
+│   └── DuplicateDraft      a pending draft already targets the same field
+├── PreconditionRequired    If-Match missing (428)
+├── PreconditionFailed      If-Match stale (412)
+├── PolicyViolation         a policy rule refuses the change (422), names the rule
+├── TooManyRequests         a flood guard tripped (429)
+├── UpstreamError           the ad platform answered badly
+│   ├── TransientUpstreamError   timeouts, 5xx, 429: retry later
+│   └── PermanentUpstreamError   4xx: retrying cannot help
+└── ConfigError             a setting is missing or malformed (service refuses to start)
 """
 
 from __future__ import annotations

@@ -48,7 +48,9 @@ def arm(
     """Step one: bind a confirm token to this draft version and this human, valid for the window."""
     _require_open(draft, now=now, action="armed")
     if principal in approvers(draft):
-        raise Conflict(f"{principal} already approved draft {draft.id}; a different human must give the next approval")
+        raise Conflict(
+            f"{principal} already approved draft {draft.id}; a different human must give the next approval"
+        )
     new_arm = Arm(
         principal=principal,
         channel=channel,
@@ -139,7 +141,9 @@ def record_progress(draft: Draft, *, applied_changes: tuple[int, ...]) -> Draft:
 
 
 def mark_applied(draft: Draft, *, now: datetime, applied_changes: tuple[int, ...]) -> Draft:
-    return _bump(draft, status=DraftStatus.APPLIED, applied_at=now, applied_changes=applied_changes, error=None)
+    return _bump(
+        draft, status=DraftStatus.APPLIED, applied_at=now, applied_changes=applied_changes, error=None
+    )
 
 
 def mark_stale(draft: Draft, *, now: datetime, error: str) -> Draft:

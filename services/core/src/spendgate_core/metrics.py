@@ -9,7 +9,19 @@ MCP_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5
 # Apply latency spans a fast idle queue (tens of ms) to retries with backoff (minutes).
 APPLY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0)
 # Humans decide in minutes to days.
-DECISION_BUCKETS = (5.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 4 * 3600.0, 12 * 3600.0, 24 * 3600.0, 48 * 3600.0)
+DECISION_BUCKETS = (
+    5.0,
+    30.0,
+    60.0,
+    300.0,
+    900.0,
+    1800.0,
+    3600.0,
+    4 * 3600.0,
+    12 * 3600.0,
+    24 * 3600.0,
+    48 * 3600.0,
+)
 
 MCP_TOOL_CALLS = Counter("spendgate_mcp_tool_calls", "MCP tool calls by outcome", ["tool", "outcome"])
 MCP_TOOL_DURATION = Histogram(

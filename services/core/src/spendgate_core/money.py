@@ -9,11 +9,46 @@ from spendgate_core.errors import InvalidInput
 # ISO 4217 minor-unit exponents for the currencies ad platforms bill in. Unknown currencies are refused
 # rather than guessed: a wrong exponent is a 100x budget error.
 CURRENCY_EXPONENTS: dict[str, int] = {
-    "USD": 2, "EUR": 2, "GBP": 2, "CAD": 2, "AUD": 2, "NZD": 2, "CHF": 2, "SEK": 2, "NOK": 2, "DKK": 2,
-    "PLN": 2, "CZK": 2, "HUF": 2, "BRL": 2, "MXN": 2, "INR": 2, "SGD": 2, "HKD": 2, "CNY": 2, "ZAR": 2,
-    "TRY": 2, "ILS": 2, "AED": 2, "TWD": 2, "THB": 2, "PHP": 2, "MYR": 2, "IDR": 2,
-    "JPY": 0, "KRW": 0, "CLP": 0, "VND": 0, "ISK": 0, "PYG": 0, "UGX": 0,
-    "KWD": 3, "BHD": 3, "JOD": 3, "OMR": 3, "TND": 3,
+    "USD": 2,
+    "EUR": 2,
+    "GBP": 2,
+    "CAD": 2,
+    "AUD": 2,
+    "NZD": 2,
+    "CHF": 2,
+    "SEK": 2,
+    "NOK": 2,
+    "DKK": 2,
+    "PLN": 2,
+    "CZK": 2,
+    "HUF": 2,
+    "BRL": 2,
+    "MXN": 2,
+    "INR": 2,
+    "SGD": 2,
+    "HKD": 2,
+    "CNY": 2,
+    "ZAR": 2,
+    "TRY": 2,
+    "ILS": 2,
+    "AED": 2,
+    "TWD": 2,
+    "THB": 2,
+    "PHP": 2,
+    "MYR": 2,
+    "IDR": 2,
+    "JPY": 0,
+    "KRW": 0,
+    "CLP": 0,
+    "VND": 0,
+    "ISK": 0,
+    "PYG": 0,
+    "UGX": 0,
+    "KWD": 3,
+    "BHD": 3,
+    "JOD": 3,
+    "OMR": 3,
+    "TND": 3,
 }
 
 # No campaign budget is anywhere near this; it keeps arithmetic and JSON far from float/int limits.
@@ -33,7 +68,7 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
     Floats are refused by type: `0.1 + 0.2` is not money. Callers holding JSON numbers parse them as
     Decimal first (see `parse_major`).
     """
-    if isinstance(amount, bool) or isinstance(amount, float):
+    if isinstance(amount, bool | float):
         raise InvalidInput("amounts must be decimal numbers, not floats or booleans")
     try:
         value = Decimal(amount) if not isinstance(amount, Decimal) else amount

@@ -127,11 +127,14 @@ def check_change(change: Change, *, limits: Limits) -> None:
     before, after = int(change.before), int(change.after)
     money = limits.currency
     if after <= 0:
-        raise PolicyViolation("min_daily_budget", f"a daily budget must stay above zero (got {format_money(after, money)})")
+        raise PolicyViolation(
+            "min_daily_budget", f"a daily budget must stay above zero (got {format_money(after, money)})"
+        )
     if after > limits.max_daily_budget:
         raise PolicyViolation(
             "max_daily_budget",
-            f"{format_money(after, money)} for {change.entity_id} exceeds {format_money(limits.max_daily_budget, money)}",
+            f"{format_money(after, money)} for {change.entity_id} "
+            f"exceeds {format_money(limits.max_daily_budget, money)}",
         )
     if before > 0:
         pct = (Decimal(after - before) * 100 / Decimal(before)).quantize(Decimal("0.1"))
@@ -139,7 +142,8 @@ def check_change(change: Change, *, limits: Limits) -> None:
             sign = "+" if pct > 0 else ""
             raise PolicyViolation(
                 "max_change_pct",
-                f"{sign}{pct.normalize():f}% on {change.entity_id} exceeds {limits.max_change_pct.normalize():f}%",
+                f"{sign}{pct.normalize():f}% on {change.entity_id} "
+                f"exceeds {limits.max_change_pct.normalize():f}%",
             )
 
 

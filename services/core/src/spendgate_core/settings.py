@@ -18,7 +18,9 @@ class CoreSettings(BaseSettings):
         default=RedisDsn("redis://127.0.0.1:6379/0"), description="Redis holding drafts, ledger and queues"
     )
     principals_file: Path = Field(description="TOML file of principals (tokens stored as SHA-256)")
-    policy_file: Path | None = Field(default=None, description="TOML policy; the documented defaults when unset")
+    policy_file: Path | None = Field(
+        default=None, description="TOML policy; the documented defaults when unset"
+    )
     platform: Literal["adsim"] = Field(default="adsim", description="the upstream ad platform")
     adsim_url: str = Field(default="http://127.0.0.1:8090", description="base URL of adsim")
     ledger_key_file: Path = Field(description="Ed25519 private key (PEM) that signs ledger entries")

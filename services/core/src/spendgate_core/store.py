@@ -30,7 +30,9 @@ class DraftStore(Protocol):
     def create(self, draft: Draft, *, max_pending: int) -> None: ...
     def get(self, draft_id: str) -> Draft: ...
     def save(self, draft: Draft, *, expected_version: int) -> Draft: ...
-    def reserve_and_save(self, draft: Draft, *, expected_version: int, envelope_cap: int, now: datetime) -> Draft: ...
+    def reserve_and_save(
+        self, draft: Draft, *, expected_version: int, envelope_cap: int, now: datetime
+    ) -> Draft: ...
     def list(
         self, *, accounts: frozenset[str] | None, status: DraftStatus | None, limit: int
     ) -> builtins.list[Draft]: ...
@@ -113,7 +115,9 @@ class RedisDraftStore:
         """Replace the stored draft if its version is still `expected_version`; else VersionConflict."""
         return self._save(draft, expected_version=expected_version, reserve=None)
 
-    def reserve_and_save(self, draft: Draft, *, expected_version: int, envelope_cap: int, now: datetime) -> Draft:
+    def reserve_and_save(
+        self, draft: Draft, *, expected_version: int, envelope_cap: int, now: datetime
+    ) -> Draft:
         """Save and, in the same transaction, reserve the draft's increase in the account's 24h envelope.
 
         Reserving before writing upstream means two workers applying two increases at once cannot
@@ -134,7 +138,8 @@ class RedisDraftStore:
             current = Draft.model_validate_json(raw)
             if current.version != expected_version:
                 raise VersionConflict(
-                    f"draft {draft.id} changed meanwhile (version {current.version}, expected {expected_version})"
+                    f"draft {draft.id} changed meanwhile "
+                    f"(version {current.version}, expected {expected_version})"
                 )
             holders = pipe.mget(lock_keys) if lock_keys else []
             members = self._envelope_members(pipe, draft.account_id, draft.id)
@@ -172,7 +177,12 @@ class RedisDraftStore:
         return [m for m in members if m.startswith(prefix)]
 
     def _write_envelope(
-        self, pipe: Pipeline, draft: Draft, *, members: builtins.list[str], reserve: tuple[int, datetime] | None
+        self,
+        pipe: Pipeline,
+        draft: Draft,
+        *,
+        members: builtins.list[str],
+        reserve: tuple[int, datetime] | None,
     ) -> None:
         """Keep the draft's envelope entry equal to what it consumes: reserved in flight, kept if applied."""
         key = self._envelope_key(draft.account_id)

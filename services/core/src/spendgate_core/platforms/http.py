@@ -50,7 +50,9 @@ def send(
         raise TransientUpstreamError(f"{platform} did not answer {operation} in time") from None
     except httpx.TransportError as exc:
         UPSTREAM_REQUESTS.labels(platform, operation, "connection_error").inc()
-        raise TransientUpstreamError(f"{platform} could not be reached for {operation}: {type(exc).__name__}") from None
+        raise TransientUpstreamError(
+            f"{platform} could not be reached for {operation}: {type(exc).__name__}"
+        ) from None
     UPSTREAM_REQUESTS.labels(platform, operation, str(response.status_code)).inc()
     if response.status_code == 404:
         raise NotFound(not_found)

@@ -1,0 +1,299 @@
+"""Draft events: the `sg:events` Redis Stream every state change is announced on, and its readers' plumbing.
+
+An event is `{"id": "evt_<ulid>", "type", "created_at", "data": views.draft_view(draft)}`. Slack (consumer
+group `slack`, in the approval service) and the outbound webhook relay (group `webhooks`, in the executor)
+read the stream; each group shares its work between replicas and acknowledges what it handled.
+
+Guarantee, honestly: an event is published right *after* its state change is saved, not in the same
+transaction. A process that dies between the two, or a Redis error on the XADD, loses that event (the
+failure is logged; the decision stands). `reconcile` closes most of that gap: run periodically (the
+executor's event relay does), it publishes the missing event of any recent draft whose current state was
+never announced. Each (draft, version) is announced at most once — a marker written atomically with the
+XADD — so a retried use case or a reconcile pass never duplicates an event. Events of states a draft has
+already left (an `approved` that is `applied` a second later) are not recovered; readers must treat
+events as "this draft changed" and read the draft's current state for anything that matters.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+from urllib.parse import urlsplit
+
+import redis
+
+from spendgate_core.ids import ulid
+from spendgate_core.models import Draft, DraftStatus
+from spendgate_core.views import draft_view
+
+if TYPE_CHECKING:
+    from spendgate_core.deps import CoreDeps
+    from spendgate_core.store import DraftStore
+
+log = logging.getLogger(__name__)
+
+STREAM_KEY = "sg:events"
+STREAM_MAXLEN = 10_000  # approximate (MAXLEN ~): a few days of drafts; readers are seconds behind
+MARKER_TTL = timedelta(days=7)  # longer than any reconcile lookback, so nothing is announced twice
+DELIVERY_LOG_KEY = "sg:events:deliveries"
+DELIVERY_LOG_MAX = 1000
+
+EventType = Literal[
+    "draft.created",
+    "draft.armed",
+    "draft.approval_recorded",  # a human confirmed; more approvals are needed (four eyes)
+    "draft.disarmed",  # every arm window passed; pending again
+    "draft.approved",
+    "draft.rejected",
+    "draft.withdrawn",
+    "draft.applied",
+    "draft.apply_failed",
+    "draft.stale",
+    "draft.expired",
+]
+# What subscribers receive (SPEC §7); the other types only drive the Slack message.
+OUTBOUND_TYPES: frozenset[str] = frozenset(
+    {
+        "draft.created",
+        "draft.approved",
+        "draft.rejected",
+        "draft.applied",
+        "draft.apply_failed",
+        "draft.stale",
+        "draft.expired",
+    }
+)
+
+# The event a draft's current status stands for, for `reconcile` (pending only at version 1: created).
+_EVENT_OF_STATUS: dict[DraftStatus, EventType] = {
+    DraftStatus.PENDING: "draft.created",
+    DraftStatus.APPROVED: "draft.approved",
+    DraftStatus.REJECTED: "draft.rejected",
+    DraftStatus.WITHDRAWN: "draft.withdrawn",
+    DraftStatus.APPLIED: "draft.applied",
+    DraftStatus.APPLY_FAILED: "draft.apply_failed",
+    DraftStatus.STALE: "draft.stale",
+    DraftStatus.EXPIRED: "draft.expired",
+}
+
+# Announce (draft, version) once: the marker and the stream entry are written together or not at all.
+_PUBLISH_ONCE = """
+if redis.call('set', KEYS[1], ARGV[3], 'NX', 'EX', ARGV[1]) then
+  return redis.call('xadd', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
+                    'id', ARGV[3], 'type', ARGV[4], 'draft_id', ARGV[5], 'payload', ARGV[6])
+end
+return false
+"""
+
+
+class EventSink(Protocol):
+    def publish(self, type: EventType, draft: Draft, *, now: datetime, url: str | None) -> None:
+        """Announce that `draft` (as saved) reached the state `type` names. Never raises."""
+        ...
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def marker_key(draft_id: str, version: int) -> str:
+    return f"sg:events:seen:{draft_id}:{version}"
+
+
+def event_payload(*, type: EventType, draft: Draft, now: datetime, url: str | None = None) -> dict[str, Any]:
+    return {
+        "id": f"evt_{ulid(now)}",
+        "type": type,
+        "created_at": now.isoformat(),
+        "data": draft_view(draft, url=url),
+    }
+
+
+def publish(
+    client: redis.Redis, *, type: EventType, draft: Draft, now: datetime | None = None, url: str | None = None
+) -> str | None:
+    """Append the event to the stream unless this draft version was announced already; its id, or None.
+
+    Best effort by contract: a Redis failure is logged and swallowed, because the state change it
+    announces is already saved and must stand (see the module docstring for what recovers it).
+    """
+    payload = event_payload(type=type, draft=draft, now=now or datetime.now(UTC), url=url)
+    try:
+        added = client.eval(
+            _PUBLISH_ONCE,
+            2,
+            marker_key(draft.id, draft.version),
+            STREAM_KEY,
+            int(MARKER_TTL.total_seconds()),
+            STREAM_MAXLEN,
+            payload["id"],
+            type,
+            draft.id,
+            json.dumps(payload, separators=(",", ":"), sort_keys=True),
+        )
+    except redis.RedisError as exc:
+        log.error("could not publish %s for %s v%d: %s", type, draft.id, draft.version, exc)
+        return None
+    return str(payload["id"]) if added else None
+
+
+class RedisEvents:
+    """The real `EventSink`: the `sg:events` stream on the deployment's Redis."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self._r = client
+
+    def publish(self, type: EventType, draft: Draft, *, now: datetime, url: str | None) -> None:
+        publish(self._r, type=type, draft=draft, now=now, url=url)
+
+
+def announce(deps: CoreDeps, type: EventType, draft: Draft) -> None:
+    """The use cases' one-line hook: publish if this process has an event sink wired."""
+    if deps.events is not None:
+        deps.events.publish(type, draft, now=deps.clock.now(), url=deps.draft_url(draft.id))
+
+
+def _last_change(draft: Draft) -> datetime:
+    stamps = (draft.created_at, draft.decided_at, draft.approved_at, draft.applied_at)
+    return max(s for s in stamps if s is not None)
+
+
+def reconcile(
+    *,
+    store: DraftStore,
+    client: redis.Redis,
+    now: datetime,
+    url_for: Callable[[str], str] | None = None,
+    lookback: timedelta = timedelta(hours=6),
+    per_status: int = 200,
+) -> list[str]:
+    """Publish the missing event of recent drafts whose current state was never announced; their ids.
+
+    Looks at the newest `per_status` drafts of each announced status changed within `lookback`.
+    """
+    published: list[str] = []
+    for status, type in _EVENT_OF_STATUS.items():
+        drafts = [
+            d
+            for d in store.list(accounts=None, status=status, limit=per_status)
+            if _last_change(d) >= now - lookback and (status is not DraftStatus.PENDING or d.version == 1)
+        ]
+        if not drafts:
+            continue
+        seen = client.mget([marker_key(d.id, d.version) for d in drafts])
+        for draft, marker in zip(drafts, seen, strict=True):
+            if marker is None:
+                url = url_for(draft.id) if url_for else None
+                if publish(client, type=type, draft=draft, now=now, url=url):
+                    log.warning("reconciled a lost %s event for %s v%d", type, draft.id, draft.version)
+                    published.append(draft.id)
+    return published
+
+
+# readers ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StreamEvent:
+    """One stream entry as a consumer group hands it out."""
+
+    stream_id: str
+    id: str
+    type: str
+    draft_id: str
+    payload: str  # the exact JSON text published (what subscribers receive, byte for byte)
+
+    def data(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.payload)
+        return parsed
+
+
+def _parse(entry: Any) -> StreamEvent | None:
+    stream_id, fields = entry
+    if fields is None:  # the entry was trimmed away (MAXLEN) while it was pending
+        return None
+    values = {_text(k): _text(v) for k, v in fields.items()}
+    try:
+        return StreamEvent(
+            _text(stream_id), values["id"], values["type"], values["draft_id"], values["payload"]
+        )
+    except KeyError:
+        log.error("ignoring malformed event %s in %s", _text(stream_id), STREAM_KEY)
+        return None
+
+
+def ensure_group(client: redis.Redis, group: str) -> None:
+    """Create the consumer group at the stream's end: a new reader starts now, not with the history."""
+    try:
+        client.xgroup_create(STREAM_KEY, group, id="$", mkstream=True)
+    except redis.ResponseError as exc:
+        if "BUSYGROUP" not in str(exc):
+            raise
+
+
+def read_new(
+    client: redis.Redis, *, group: str, consumer: str, count: int, block_ms: int | None
+) -> list[tuple[str, StreamEvent | None]]:
+    """Entries never delivered to the group, as (stream id, event or None when unreadable)."""
+    # RESP2 shape: [[stream, [(id, fields), …]]] (redis-py's annotation also allows RESP3's dict).
+    answer: Any = client.xreadgroup(group, consumer, {STREAM_KEY: ">"}, count=count, block=block_ms)
+    entries = answer[0][1] if answer else []
+    return [(_text(entry[0]), _parse(entry)) for entry in entries]
+
+
+def claim_stale(
+    client: redis.Redis, *, group: str, consumer: str, min_idle_ms: int, count: int
+) -> list[tuple[str, StreamEvent | None]]:
+    """Take over entries another consumer (a dead replica, or this one after a failure) left unacked."""
+    answer: Any = client.xautoclaim(STREAM_KEY, group, consumer, min_idle_time=min_idle_ms, count=count)
+    entries = answer[1] if answer else []
+    return [(_text(entry[0]), _parse(entry)) for entry in entries]
+
+
+def ack(client: redis.Redis, *, group: str, stream_ids: Sequence[str]) -> None:
+    if stream_ids:
+        pipe = client.pipeline(transaction=False)
+        pipe.xack(STREAM_KEY, group, *stream_ids)
+        pipe.hdel(_failures_key(group), *stream_ids)
+        pipe.execute()
+
+
+def _failures_key(group: str) -> str:
+    return f"sg:events:failures:{group}"
+
+
+def count_failure(client: redis.Redis, *, group: str, stream_id: str) -> int:
+    """One more failed handling of this entry by `group`; how many so far (readers give up after a few)."""
+    key = _failures_key(group)
+    pipe = client.pipeline(transaction=True)
+    pipe.hincrby(key, stream_id, 1)
+    pipe.expire(key, int(MARKER_TTL.total_seconds()))
+    return int(pipe.execute()[0])
+
+
+# the delivery log (written by the executor's deliveries, read by the console) --------------------------
+def display_url(url: str) -> str:
+    """A subscriber URL without credentials or query (they may carry tokens), for logs and the console."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def record_delivery(client: redis.Redis, entry: dict[str, Any]) -> None:
+    """Prepend one delivery attempt to the capped log."""
+    pipe = client.pipeline(transaction=True)
+    pipe.lpush(DELIVERY_LOG_KEY, json.dumps(entry, separators=(",", ":"), sort_keys=True))
+    pipe.ltrim(DELIVERY_LOG_KEY, 0, DELIVERY_LOG_MAX - 1)
+    pipe.execute()
+
+
+def recent_deliveries(client: redis.Redis, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest outbound delivery attempts first: `event_id`, `type`, `draft_id`, `url` (no query),
+    `attempt`, `outcome` (`delivered` | `retrying` | `failed`), `http_status`, `error`, `at`,
+    `duration_ms`, `next_attempt_at`."""
+    raw = client.lrange(DELIVERY_LOG_KEY, 0, max(0, min(limit, DELIVERY_LOG_MAX)) - 1)
+    entries: list[dict[str, Any]] = [json.loads(r) for r in raw]
+    return entries
