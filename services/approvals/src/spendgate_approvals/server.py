@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import uvicorn
@@ -11,6 +10,7 @@ from spendgate_approvals.app import create_app
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_approvals.wiring import check_config
 from spendgate_core.errors import ConfigError
+from spendgate_core.logs import configure_logging
 from spendgate_core.settings import load_settings
 
 
@@ -19,7 +19,7 @@ def run(*, host: str, port: int) -> None:
 
     Behind a proxy, uvicorn trusts X-Forwarded-* only from FORWARDED_ALLOW_IPS (default 127.0.0.1).
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("approvals")
     try:
         settings = load_settings(ApprovalsSettings)
         check_config(settings)
@@ -27,4 +27,6 @@ def run(*, host: str, port: int) -> None:
     except ConfigError as exc:
         sys.stderr.write(f"spendgate approvals: {exc.message}\n")
         raise SystemExit(2) from None
-    uvicorn.run(app, host=host, port=port, access_log=False, proxy_headers=True, log_level="info")
+    uvicorn.run(
+        app, host=host, port=port, access_log=False, proxy_headers=True, log_level="info", log_config=None
+    )

@@ -4,6 +4,7 @@ channel gets a shortcut: the same principal rules, two steps, four eyes, policy 
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,11 +21,22 @@ from spendgate_core.errors import (
     VersionConflict,
 )
 from spendgate_core.events import announce
+from spendgate_core.logs import bound
 from spendgate_core.metrics import DECISIONS, DRAFT_DECISION_SECONDS
 from spendgate_core.models import Change, Channel, Draft, DraftStatus
 from spendgate_core.policy import check_draft
 from spendgate_core.principals import Principal
 from spendgate_core.queueing import ApplyQueue
+
+log = logging.getLogger(__name__)
+
+
+def _log_decision(draft: Draft, event: str, *, actor: str, channel: Channel) -> None:
+    """One JSON log line per decision, under the request id the draft was proposed with."""
+    with bound(request_id=draft.request_id, draft_id=draft.id):
+        log.info(
+            event, extra={"event": event, "actor": actor, "channel": channel, "status": draft.status.value}
+        )
 
 
 @dataclass(frozen=True)
@@ -90,6 +102,7 @@ def arm(
         details={"channel": channel, "version": armed.version},
     )
     announce(deps, "draft.armed", armed)
+    _log_decision(armed, "draft armed", actor=principal.name, channel=channel)
     mine = armed.arms[-1]
     return Armed(draft=armed, confirm_token=token, confirm_before=mine.confirm_before)
 
@@ -147,6 +160,7 @@ def confirm(
         # The approved draft is the durable record; if this enqueue is lost, the sweep re-enqueues it.
         queue.enqueue_apply(confirmed.id, confirmed.version)
     announce(deps, "draft.approved" if quorum else "draft.approval_recorded", confirmed)
+    _log_decision(confirmed, "draft confirmed", actor=principal.name, channel=channel)
     return confirmed
 
 
@@ -189,6 +203,7 @@ def reject(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str, 
     DECISIONS.labels("reject", channel).inc()
     DRAFT_DECISION_SECONDS.observe((now - draft.created_at).total_seconds())
     announce(deps, "draft.rejected", rejected)
+    _log_decision(rejected, "draft rejected", actor=principal.name, channel=channel)
     return rejected
 
 

@@ -5,6 +5,7 @@ A draft reads the live value first and records it as `before`; every refusal nam
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
@@ -15,6 +16,7 @@ from spendgate_core.deps import CoreDeps
 from spendgate_core.errors import Conflict, DuplicateDraft, Forbidden, InvalidInput, NotFound, PolicyViolation
 from spendgate_core.events import announce
 from spendgate_core.ids import new_draft_id
+from spendgate_core.logs import bound, current_request_id
 from spendgate_core.metrics import DRAFTS_CREATED, DRAFTS_REFUSED
 from spendgate_core.models import Actor, CampaignStatus, Change, ChangeField, Draft, DraftKind, Impact
 from spendgate_core.money import format_money, to_minor
@@ -23,6 +25,7 @@ from spendgate_core.policy import check_draft, required_approvals
 from spendgate_core.principals import Principal
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _counted(action: Callable[[], T]) -> T:
@@ -88,6 +91,7 @@ def _stage(
         expires_at=now + timedelta(hours=limits.draft_ttl_hours),
         required_approvals=required_approvals(increase=max(0, delta), limits=limits),
         rollback_of=rollback_of,
+        request_id=current_request_id(),
     )
     check_draft(draft, limits=limits, envelope_used=deps.store.envelope_used(account.id, now=now))
     deps.store.create(draft, max_pending=limits.max_pending_drafts)
@@ -106,6 +110,16 @@ def _stage(
         },
     )
     DRAFTS_CREATED.labels(kind.value).inc()
+    with bound(request_id=draft.request_id, draft_id=draft.id):
+        log.info(
+            "draft created",
+            extra={
+                "event": "draft.created",
+                "kind": kind.value,
+                "account_id": account.id,
+                "actor": principal.name,
+            },
+        )
     announce(deps, "draft.created", draft)
     return draft
 

@@ -132,6 +132,9 @@ class Draft(Model):
     applied_changes: tuple[int, ...] = Field(default=(), description="indexes of changes written upstream")
     rollback_of: str | None = None
     rolled_back_by: str | None = None
+    request_id: str | None = Field(
+        default=None, description="the request that proposed it, for log correlation"
+    )
 
     @property
     def currency(self) -> str:

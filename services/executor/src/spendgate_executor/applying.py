@@ -38,6 +38,7 @@ from spendgate_core.errors import (
     TransientUpstreamError,
     VersionConflict,
 )
+from spendgate_core.logs import bound
 from spendgate_core.metrics import APPLIES, APPLY_SECONDS
 from spendgate_core.models import IN_FLIGHT_STATUSES, CampaignStatus, Change, ChangeField, Draft, DraftStatus
 from spendgate_core.money import format_money
@@ -115,7 +116,12 @@ class _Attempt:
         except NotFound:
             log.warning("%s no longer exists; nothing to apply", self.draft_id)
             return Outcome.NOOP
-        draft = self.current
+        # Every log line of this apply carries the request id of the tool call that proposed the draft.
+        with bound(request_id=self.current.request_id, draft_id=self.draft_id):
+            return self._run_loaded()
+
+    def _run_loaded(self) -> Outcome:
+        deps, draft = self.deps, self.current
         if draft.status not in IN_FLIGHT_STATUSES:
             return Outcome.NOOP
         now = deps.core.clock.now()

@@ -10,6 +10,7 @@ from rq.serializers import JSONSerializer
 
 from spendgate_core.bootstrap import redis_client
 from spendgate_core.errors import ConfigError
+from spendgate_core.logs import configure_logging
 from spendgate_core.settings import load_settings
 from spendgate_executor import wiring
 from spendgate_executor.jobqueue import ApplyJobs
@@ -39,7 +40,7 @@ class ExecutorWorker(SimpleWorker):
 
 def run(*, burst: bool, metrics_port: int) -> None:
     """Run one worker until SIGTERM (or, with `burst`, until the queue is empty). Port 0: no HTTP server."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging("executor")
     try:
         settings = load_settings(ExecutorSettings)
     except ConfigError as exc:

@@ -9,6 +9,7 @@ import httpx
 from pydantic import ValidationError
 
 from spendgate_core.errors import PermanentUpstreamError, PreconditionFailed, TransientUpstreamError
+from spendgate_core.logs import REQUEST_ID
 from spendgate_core.models import CampaignStatus
 from spendgate_core.platforms.adsim import PLATFORM
 from spendgate_core.platforms.http import send
@@ -48,7 +49,7 @@ class AdsimWriter:
             "PATCH",
             f"/v1/accounts/{quote(account_id, safe='')}/campaigns/{quote(campaign_id, safe='')}",
             json=body,
-            headers={"If-Match": if_match, "Idempotency-Key": idempotency_key},
+            headers={"If-Match": if_match, "Idempotency-Key": idempotency_key, **_request_id_header()},
         )
         try:
             response = send(
@@ -70,3 +71,9 @@ class AdsimWriter:
                 f"{PLATFORM} answered update_campaign with a body spendgate cannot read",
                 status=response.status_code,
             ) from None
+
+
+def _request_id_header() -> dict[str, str]:
+    """Let the platform's logs be joined with ours."""
+    request_id = REQUEST_ID.get()
+    return {"X-Request-Id": request_id} if request_id else {}

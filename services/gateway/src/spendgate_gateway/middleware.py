@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Collection
 
@@ -11,8 +12,11 @@ from fastmcp.server.middleware import CallNext, Middleware, MiddlewareContext
 from fastmcp.tools import ToolResult
 from pydantic import ValidationError as PydanticValidationError
 
+from spendgate_core.logs import bound, new_request_id
 from spendgate_core.metrics import MCP_TOOL_CALLS, MCP_TOOL_DURATION
 from spendgate_gateway.errors import ModelToolError, describe_invalid_arguments
+
+log = logging.getLogger(__name__)
 
 
 class InvalidArgumentsMiddleware(Middleware):
@@ -52,13 +56,25 @@ class ToolMetricsMiddleware(Middleware):
         tool = context.message.name if context.message.name in self._tools else "unknown"
         started = time.perf_counter()
         outcome = "error"  # unless proven otherwise: FastMCP's masked "Error calling tool" lands here
-        try:
-            result = await call_next(context)
-            outcome = "tool_error" if getattr(result, "is_error", False) else "ok"
-            return result
-        except (ModelToolError, ValidationError, NotFoundError):
-            outcome = "tool_error"
-            raise
-        finally:
-            MCP_TOOL_CALLS.labels(tool, outcome).inc()
-            MCP_TOOL_DURATION.labels(tool).observe(time.perf_counter() - started)
+        # A fresh request id per tool call; a draft it creates keeps it, so later steps log under it too.
+        with bound(request_id=new_request_id()):
+            try:
+                result = await call_next(context)
+                outcome = "tool_error" if getattr(result, "is_error", False) else "ok"
+                return result
+            except (ModelToolError, ValidationError, NotFoundError):
+                outcome = "tool_error"
+                raise
+            finally:
+                elapsed = time.perf_counter() - started
+                MCP_TOOL_CALLS.labels(tool, outcome).inc()
+                MCP_TOOL_DURATION.labels(tool).observe(elapsed)
+                log.info(
+                    "tool call",
+                    extra={
+                        "event": "mcp.tool_call",
+                        "tool": tool,
+                        "outcome": outcome,
+                        "ms": round(elapsed * 1e3, 2),
+                    },
+                )

@@ -7,6 +7,7 @@ import sys
 import uvicorn
 
 from spendgate_core.errors import ConfigError
+from spendgate_core.logs import configure_logging
 from spendgate_core.settings import load_settings
 from spendgate_core.signing import LedgerKeyError
 from spendgate_gateway.app import create_app
@@ -15,6 +16,7 @@ from spendgate_gateway.settings import GatewaySettings
 
 def run(*, host: str, port: int) -> None:
     """Serve `/mcp`, `/healthz`, `/readyz` and `/metrics` on host:port; exit 2 on bad configuration."""
+    configure_logging("gateway")
     try:
         settings = load_settings(GatewaySettings)
         app = create_app(settings)
@@ -24,4 +26,4 @@ def run(*, host: str, port: int) -> None:
     except LedgerKeyError as exc:
         sys.stderr.write(f"spendgate gateway: {exc}\n")
         raise SystemExit(2) from None
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, lifespan="on")
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, lifespan="on", log_config=None)
