@@ -41,4 +41,9 @@ UPSTREAM_REQUESTS = Counter(
 QUEUE_DEPTH = Gauge("spendgate_queue_depth", "Jobs waiting in a queue", ["queue"])
 ENVELOPE_USED_RATIO = Gauge("spendgate_envelope_used_ratio", "Share of the 24h envelope used", ["account"])
 CIRCUIT_OPEN = Gauge("spendgate_circuit_open", "1 while applies for the account are paused", ["account"])
+QUEUE_OLDEST_JOB_AGE = Gauge(
+    "spendgate_queue_oldest_job_age_seconds", "Age of the oldest job waiting in a queue", ["queue"]
+)
+WORKERS_ALIVE = Gauge("spendgate_workers_alive", "Executor workers registered and heartbeating")
+LEDGER_VERIFY_OK = Gauge("spendgate_ledger_verify_ok", "1 if the last ledger verification passed, else 0")
 LEDGER_ENTRIES = Counter("spendgate_ledger_entries", "Ledger entries appended", ["action"])

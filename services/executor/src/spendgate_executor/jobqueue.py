@@ -16,6 +16,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError, NoSuchJobError
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
+from rq.worker import Worker
 
 from spendgate_core.queueing import APPLY_JOB, APPLY_QUEUE, apply_job_id
 
@@ -86,3 +87,24 @@ class ApplyJobs:
     def depth(self) -> int:
         """Jobs waiting in the queue: LLEN only, never a registry cleanup (which would mutate state)."""
         return int(self.queue.count)
+
+    def oldest_age_seconds(self) -> float:
+        """How long the job at the head of the queue has waited (0 when the queue is empty)."""
+        head = self._r.lindex(self.queue.key, 0)
+        if head is None:
+            return 0.0
+        try:
+            job = Job.fetch(
+                head.decode() if isinstance(head, bytes) else str(head),
+                connection=self._r,
+                serializer=JSONSerializer,
+            )
+        except NoSuchJobError:
+            return 0.0
+        if job.enqueued_at is None:
+            return 0.0
+        return max(0.0, time.time() - job.enqueued_at.timestamp())
+
+    def workers_alive(self) -> int:
+        """Workers registered on the apply queue (RQ expires a worker's key when its heartbeat stops)."""
+        return int(Worker.count(connection=self._r, queue=self.queue))

@@ -14,7 +14,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from spendgate_core.metrics import CIRCUIT_OPEN, QUEUE_DEPTH
+from spendgate_core.metrics import CIRCUIT_OPEN, QUEUE_DEPTH, QUEUE_OLDEST_JOB_AGE, WORKERS_ALIVE
 from spendgate_core.queueing import APPLY_QUEUE
 from spendgate_executor.deps import ExecutorDeps
 
@@ -39,6 +39,8 @@ class ScrapeTimeGauges:
         deps = self._deps
         QUEUE_DEPTH.labels(APPLY_QUEUE).set(deps.jobs.depth())
         QUEUE_DEPTH.labels(RETRY_QUEUE).set(deps.retries.depth())
+        QUEUE_OLDEST_JOB_AGE.labels(APPLY_QUEUE).set(deps.jobs.oldest_age_seconds())
+        WORKERS_ALIVE.set(deps.jobs.workers_alive())
         for account in deps.breaker.accounts():
             CIRCUIT_OPEN.labels(account).set(1 if deps.breaker.is_open(account) else 0)
 
