@@ -14,7 +14,14 @@ from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from spendgate_core.metrics import CIRCUIT_OPEN, QUEUE_DEPTH, QUEUE_OLDEST_JOB_AGE, WORKERS_ALIVE
+from spendgate_core.errors import SpendgateError
+from spendgate_core.metrics import (
+    CIRCUIT_OPEN,
+    ENVELOPE_USED_RATIO,
+    QUEUE_DEPTH,
+    QUEUE_OLDEST_JOB_AGE,
+    WORKERS_ALIVE,
+)
 from spendgate_core.queueing import APPLY_QUEUE
 from spendgate_executor.deps import ExecutorDeps
 
@@ -41,8 +48,22 @@ class ScrapeTimeGauges:
         QUEUE_DEPTH.labels(RETRY_QUEUE).set(deps.retries.depth())
         QUEUE_OLDEST_JOB_AGE.labels(APPLY_QUEUE).set(deps.jobs.oldest_age_seconds())
         WORKERS_ALIVE.set(deps.jobs.workers_alive())
+        self._refresh_envelopes()
         for account in deps.breaker.accounts():
             CIRCUIT_OPEN.labels(account).set(1 if deps.breaker.is_open(account) else 0)
+
+    def _refresh_envelopes(self) -> None:
+        """Envelope use per account; the catalog caches the account list, so a scrape costs Redis only."""
+        core = self._deps.core
+        now = core.clock.now()
+        try:
+            accounts = core.catalog.all()
+        except SpendgateError:
+            return  # the platform is unreachable: keep the last values rather than fail the scrape
+        for account in accounts:
+            cap = core.limits(account.id, account.currency).envelope_24h
+            used = core.store.envelope_used(account.id, now=now)
+            ENVELOPE_USED_RATIO.labels(account.id).set(used / cap if cap else 0.0)
 
     def collect(self) -> Iterable[Metric]:
         try:
