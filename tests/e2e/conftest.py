@@ -24,6 +24,7 @@ class Stack:
     api_url: str
     adsim_url: str
     logs: Path
+    worker_metrics_url: str
 
     @property
     def tokens(self) -> Tokens:
@@ -74,4 +75,11 @@ def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -
             running.enter_context(
                 spendgate_process(args, env=service_env, health_url=health, log_path=logs / f"{args[0]}.log")
             )
-        yield Stack(world, f"http://127.0.0.1:{gateway_port}/mcp", api_url, adsim_url, logs)
+        yield Stack(
+            world,
+            f"http://127.0.0.1:{gateway_port}/mcp",
+            api_url,
+            adsim_url,
+            logs,
+            f"http://127.0.0.1:{metrics_port}/metrics",
+        )

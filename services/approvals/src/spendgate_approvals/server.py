@@ -11,6 +11,7 @@ from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_approvals.wiring import check_config
 from spendgate_core.errors import ConfigError
 from spendgate_core.logs import configure_logging
+from spendgate_core.metrics import prime as prime_metrics
 from spendgate_core.settings import load_settings
 
 
@@ -22,6 +23,7 @@ def run(*, host: str, port: int) -> None:
     configure_logging("approvals")
     try:
         settings = load_settings(ApprovalsSettings)
+        prime_metrics(platform=settings.platform)
         check_config(settings)
         app = create_app(settings)
     except ConfigError as exc:

@@ -47,3 +47,26 @@ QUEUE_OLDEST_JOB_AGE = Gauge(
 WORKERS_ALIVE = Gauge("spendgate_workers_alive", "Executor workers registered and heartbeating")
 LEDGER_VERIFY_OK = Gauge("spendgate_ledger_verify_ok", "1 if the last ledger verification passed, else 0")
 LEDGER_ENTRIES = Counter("spendgate_ledger_entries", "Ledger entries appended", ["action"])
+
+
+def prime(*, platform: str) -> None:
+    """Create the label combinations we know of at zero, so `increase()` alerts see the first event."""
+    for kind in ("budget_change", "budget_shift", "status_change", "rollback"):
+        DRAFTS_CREATED.labels(kind)
+    for rule in (
+        "max_change_pct",
+        "max_daily_budget",
+        "min_daily_budget",
+        "envelope_24h",
+        "max_pending_drafts",
+        "duplicate_draft",
+        "expected_current_budget",
+        "unknown_entity",
+        "invalid_input",
+    ):
+        DRAFTS_REFUSED.labels(rule)
+    for channel in ("rest", "console", "slack", "webhook", "cli"):
+        DECISIONS.labels("approve", channel)
+        DECISIONS.labels("reject", channel)
+    for outcome in ("applied", "stale", "apply_failed", "retry"):
+        APPLIES.labels(outcome, platform)

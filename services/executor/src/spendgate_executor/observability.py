@@ -64,6 +64,7 @@ class ScrapeTimeGauges:
             cap = core.limits(account.id, account.currency).envelope_24h
             used = core.store.envelope_used(account.id, now=now)
             ENVELOPE_USED_RATIO.labels(account.id).set(used / cap if cap else 0.0)
+            CIRCUIT_OPEN.labels(account.id).set(1 if self._deps.breaker.is_open(account.id) else 0)
 
     def collect(self) -> Iterable[Metric]:
         try:

@@ -11,6 +11,7 @@ from rq.serializers import JSONSerializer
 from spendgate_core.bootstrap import redis_client
 from spendgate_core.errors import ConfigError
 from spendgate_core.logs import configure_logging
+from spendgate_core.metrics import prime as prime_metrics
 from spendgate_core.settings import load_settings
 from spendgate_executor import wiring
 from spendgate_executor.jobqueue import ApplyJobs
@@ -43,6 +44,7 @@ def run(*, burst: bool, metrics_port: int) -> None:
     configure_logging("executor")
     try:
         settings = load_settings(ExecutorSettings)
+        prime_metrics(platform=settings.platform)
     except ConfigError as exc:
         sys.stderr.write(f"spendgate worker: {exc.message}\n")
         raise SystemExit(2) from None

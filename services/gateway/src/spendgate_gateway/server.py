@@ -8,6 +8,7 @@ import uvicorn
 
 from spendgate_core.errors import ConfigError
 from spendgate_core.logs import configure_logging
+from spendgate_core.metrics import prime as prime_metrics
 from spendgate_core.settings import load_settings
 from spendgate_core.signing import LedgerKeyError
 from spendgate_gateway.app import create_app
@@ -19,6 +20,7 @@ def run(*, host: str, port: int) -> None:
     configure_logging("gateway")
     try:
         settings = load_settings(GatewaySettings)
+        prime_metrics(platform=settings.platform)
         app = create_app(settings)
     except ConfigError as exc:
         sys.stderr.write(f"spendgate gateway: {exc.message}\n")
