@@ -50,7 +50,6 @@ def anyio_backend() -> str:
 def adsim_server() -> Iterator[str]:
     """One real adsim (uvicorn, seed 0) for the session; `adsim_url` resets it for each test."""
     from spendgate_adsim.app import create_app
-
     from tests.support.servers import serve_in_thread
     from tests.support.stack import ADSIM_READ_TOKEN, ADSIM_WRITE_TOKEN
 

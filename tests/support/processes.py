@@ -79,9 +79,23 @@ class RedisServer:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.workdir.mkdir(parents=True, exist_ok=True)
         args = [
-            binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.workdir),
-            "--save", "", "--daemonize", "no", "--logfile", str(self.workdir / "redis.log"),
-            "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "everysec",
+            binary,
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            str(self.workdir),
+            "--save",
+            "",
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self.workdir / "redis.log"),
+            "--appendonly",
+            "yes" if self.appendonly else "no",
+            "--appendfsync",
+            "everysec",
         ]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for_port(self.port, proc=self.proc)
@@ -104,7 +118,9 @@ def spendgate_process(
     binary = shutil.which("spendgate") or str(Path(os.sys.executable).parent / "spendgate")  # type: ignore[attr-defined]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("wb") as log:
-        proc = subprocess.Popen([binary, *args], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [binary, *args], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT
+        )
         try:
             if health_url is not None:
                 wait_for_http(health_url, proc=proc)

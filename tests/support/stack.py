@@ -26,24 +26,67 @@ class Tokens:
 
 def write_principals(path: Path) -> Tokens:
     tokens = Tokens(
-        agent=new_token("sga"), reader=new_token("sga"), eu_agent=new_token("sga"),
-        alice=new_token("sgh"), bob=new_token("sgh"), carol=new_token("sgh"), viewer=new_token("sgh"),
+        agent=new_token("sga"),
+        reader=new_token("sga"),
+        eu_agent=new_token("sga"),
+        alice=new_token("sgh"),
+        bob=new_token("sgh"),
+        carol=new_token("sgh"),
+        viewer=new_token("sgh"),
     )
     people = [
-        Principal(name="claude", kind="agent", token_sha256=token_digest(tokens.agent),
-                  scopes=("mcp.read", "mcp.draft"), accounts=("*",)),
-        Principal(name="readonly-bot", kind="agent", token_sha256=token_digest(tokens.reader),
-                  scopes=("mcp.read",), accounts=("*",)),
-        Principal(name="eu-agent", kind="agent", token_sha256=token_digest(tokens.eu_agent),
-                  scopes=("mcp.read", "mcp.draft"), accounts=(EU,)),
-        Principal(name="alice@example.com", kind="human", token_sha256=token_digest(tokens.alice),
-                  roles=("approver",), accounts=("*",), slack_user_id="U0ALICE"),
-        Principal(name="bob@example.com", kind="human", token_sha256=token_digest(tokens.bob),
-                  roles=("approver",), accounts=("*",), slack_user_id="U0BOB"),
-        Principal(name="carol@example.com", kind="human", token_sha256=token_digest(tokens.carol),
-                  roles=("admin",), accounts=(EU,)),
-        Principal(name="victor@example.com", kind="human", token_sha256=token_digest(tokens.viewer),
-                  roles=("viewer",), accounts=("*",), slack_user_id="U0VIEWER"),
+        Principal(
+            name="claude",
+            kind="agent",
+            token_sha256=token_digest(tokens.agent),
+            scopes=("mcp.read", "mcp.draft"),
+            accounts=("*",),
+        ),
+        Principal(
+            name="readonly-bot",
+            kind="agent",
+            token_sha256=token_digest(tokens.reader),
+            scopes=("mcp.read",),
+            accounts=("*",),
+        ),
+        Principal(
+            name="eu-agent",
+            kind="agent",
+            token_sha256=token_digest(tokens.eu_agent),
+            scopes=("mcp.read", "mcp.draft"),
+            accounts=(EU,),
+        ),
+        Principal(
+            name="alice@example.com",
+            kind="human",
+            token_sha256=token_digest(tokens.alice),
+            roles=("approver",),
+            accounts=("*",),
+            slack_user_id="U0ALICE",
+        ),
+        Principal(
+            name="bob@example.com",
+            kind="human",
+            token_sha256=token_digest(tokens.bob),
+            roles=("approver",),
+            accounts=("*",),
+            slack_user_id="U0BOB",
+        ),
+        Principal(
+            name="carol@example.com",
+            kind="human",
+            token_sha256=token_digest(tokens.carol),
+            roles=("admin",),
+            accounts=(EU,),
+        ),
+        Principal(
+            name="victor@example.com",
+            kind="human",
+            token_sha256=token_digest(tokens.viewer),
+            roles=("viewer",),
+            accounts=("*",),
+            slack_user_id="U0VIEWER",
+        ),
     ]
     path.write_text("\n".join(render_principal(p) for p in people), "utf-8")
     return tokens
