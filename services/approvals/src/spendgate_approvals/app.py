@@ -12,7 +12,8 @@ from fastapi import FastAPI
 
 from spendgate_approvals.errors import install_error_handlers
 from spendgate_approvals.middleware import BodySizeLimit, CatchAll
-from spendgate_approvals.routers import audit, drafts, ops
+from spendgate_approvals.routers import audit, drafts, ops, slack, webhooks
+from spendgate_approvals.routers.console import install as install_console
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_approvals.wiring import Resources, open_resources
 from spendgate_core.clock import Clock
@@ -33,7 +34,15 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[dict[str, Resources]]:
         with open_resources(settings, principals=principals, deps=deps, clock=clock) as resources:
-            yield {"resources": resources}
+            # The Slack consumer runs only where Slack is configured; it stops before its clients close.
+            notifier = resources.slack.notifier if resources.slack else None
+            if notifier is not None:
+                notifier.start()
+            try:
+                yield {"resources": resources}
+            finally:
+                if notifier is not None:
+                    notifier.stop()
 
     app = FastAPI(
         title="spendgate approvals",
@@ -48,4 +57,7 @@ def create_app(
     app.include_router(drafts.router)
     app.include_router(audit.router)
     app.include_router(ops.router)
+    app.include_router(slack.router)
+    app.include_router(webhooks.router)
+    install_console(app, settings)
     return app

@@ -11,9 +11,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
+from standardwebhooks import Webhook
 
 from spendgate_approvals.apply_queue import RqApplyQueue
 from spendgate_approvals.settings import ApprovalsSettings
+from spendgate_approvals.slack.channel import SlackChannel, open_slack
+from spendgate_approvals.slack.client import slack_config
+from spendgate_approvals.webhooks.decisions import decision_webhook
+from spendgate_approvals.webhooks.inbox import WebhookInbox
 from spendgate_core.bootstrap import adsim_reader, build_core, redis_client
 from spendgate_core.clock import Clock
 from spendgate_core.deps import CoreDeps
@@ -32,6 +37,9 @@ class Resources:
     principals: PrincipalDirectory
     queue: ApplyQueue
     redis: redis.Redis
+    slack: SlackChannel | None = None  # None: Slack is not configured
+    decision_webhook: Webhook | None = None  # None: SPENDGATE_WEBHOOK_SECRET is not set
+    webhook_inbox: WebhookInbox | None = None
 
 
 def check_config(settings: ApprovalsSettings) -> None:
@@ -42,6 +50,13 @@ def check_config(settings: ApprovalsSettings) -> None:
         load_signing_key(settings.ledger_key_file)
     except LedgerKeyError as exc:
         raise ConfigError(str(exc)) from None
+    slack_config(settings)
+    _webhook(settings)
+
+
+def _webhook(settings: ApprovalsSettings) -> Webhook | None:
+    secret = settings.webhook_secret
+    return decision_webhook(secret.get_secret_value() if secret else None)
 
 
 @contextmanager
@@ -63,7 +78,22 @@ def open_resources(
         if deps is None:
             reader = adsim_reader(settings, settings.adsim_read_token.get_secret_value())
             deps = build_core(settings, client=client, reader=reader, clock=clock)
-        yield Resources(deps=deps, principals=principals, queue=RqApplyQueue(client), redis=client)
+        queue = RqApplyQueue(client)
+        slack = slack_config(settings)
+        webhook = _webhook(settings)
+        yield Resources(
+            deps=deps,
+            principals=principals,
+            queue=queue,
+            redis=client,
+            slack=open_slack(
+                slack, deps=deps, client=client, principals=principals, queue=queue, clock=deps.clock
+            )
+            if slack
+            else None,
+            decision_webhook=webhook,
+            webhook_inbox=WebhookInbox(client) if webhook else None,
+        )
     finally:
         if reader is not None:
             reader.close()

@@ -38,6 +38,7 @@ from spendgate_core.errors import (
     TransientUpstreamError,
     VersionConflict,
 )
+from spendgate_core.events import announce
 from spendgate_core.logs import bound
 from spendgate_core.metrics import APPLIES, APPLY_SECONDS
 from spendgate_core.models import IN_FLIGHT_STATUSES, CampaignStatus, Change, ChangeField, Draft, DraftStatus
@@ -257,6 +258,7 @@ class _Attempt:
         if self.read_back_mismatches:
             details["read_back_mismatches"] = self.read_back_mismatches
         self._ledger("apply", details)
+        announce(deps.core, "draft.applied", draft)
         APPLIES.labels(Outcome.APPLIED.value, draft.platform).inc()
         if draft.approved_at is not None:
             APPLY_SECONDS.observe(max(0.0, (now - draft.approved_at).total_seconds()))
@@ -290,6 +292,7 @@ class _Attempt:
         deps = self.deps
         self._save(lifecycle.mark_stale(self.current, now=deps.core.clock.now(), error=message))
         self._ledger("stale", {"error": message})
+        announce(deps.core, "draft.stale", self.current)
         APPLIES.labels(Outcome.STALE.value, self.current.platform).inc()
         deps.retries.forget(self.current.id)
         log.info("%s is stale: %s", self.current.id, message)
@@ -302,6 +305,7 @@ class _Attempt:
         self._ledger(
             "apply_failed", {"error": message, "applied_changes": list(applied), "attempts": self.attempt}
         )
+        announce(deps.core, "draft.apply_failed", self.current)
         APPLIES.labels(Outcome.FAILED.value, self.current.platform).inc()
         deps.retries.forget(self.current.id)
         log.error("%s apply_failed: %s", self.current.id, message)

@@ -21,7 +21,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -248,19 +248,28 @@ def enqueue_due(
     return enqueued
 
 
-@dataclass
 class EventRelay:
     """The worker's background thread: relay new events, enqueue due deliveries, reconcile lost events."""
 
-    redis: redis.Redis
-    core: CoreDeps
-    config: EventConfig
-    consumer: str
-    interval_seconds: float = 1.0
-    reconcile_seconds: float = 30.0
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
-    _last_reconcile: float = float("-inf")
+    def __init__(
+        self,
+        *,
+        redis: redis.Redis,
+        core: CoreDeps,
+        config: EventConfig,
+        consumer: str,
+        interval_seconds: float = 1.0,
+        reconcile_seconds: float = 30.0,
+    ) -> None:
+        self.redis = redis
+        self.core = core
+        self.config = config
+        self.consumer = consumer
+        self.interval_seconds = interval_seconds
+        self.reconcile_seconds = reconcile_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_reconcile = float("-inf")
 
     def tick(self) -> None:
         """One pass; every step is safe on several workers at once."""

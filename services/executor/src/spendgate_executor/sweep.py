@@ -24,6 +24,7 @@ import redis
 
 from spendgate_core import lifecycle
 from spendgate_core.errors import Conflict, NotFound
+from spendgate_core.events import announce
 from spendgate_core.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
 from spendgate_core.queueing import apply_job_id
 from spendgate_executor.deps import ACTOR, ExecutorDeps
@@ -161,7 +162,9 @@ class Sweeper:
         deps = self._deps
         try:
             if now >= draft.expires_at:
-                deps.core.store.save(lifecycle.expire(draft, now=now), expected_version=draft.version)
+                expired = deps.core.store.save(
+                    lifecycle.expire(draft, now=now), expected_version=draft.version
+                )
                 deps.core.ledger.append(
                     actor=ACTOR,
                     action="expire",
@@ -169,9 +172,12 @@ class Sweeper:
                     draft_id=draft.id,
                     details={"expires_at": draft.expires_at.isoformat(), "was": draft.status.value},
                 )
+                announce(deps.core, "draft.expired", expired)
                 report.expired.append(draft.id)
             elif draft.status is DraftStatus.ARMED and not lifecycle.live_arms(draft, now=now):
-                deps.core.store.save(lifecycle.disarm(draft, now=now), expected_version=draft.version)
+                disarmed = deps.core.store.save(
+                    lifecycle.disarm(draft, now=now), expected_version=draft.version
+                )
                 deps.core.ledger.append(
                     actor=ACTOR,
                     action="arm_expired",
@@ -179,6 +185,7 @@ class Sweeper:
                     draft_id=draft.id,
                     details={"armed_by": [a.principal for a in draft.arms]},
                 )
+                announce(deps.core, "draft.disarmed", disarmed)
                 report.disarmed.append(draft.id)
         except Conflict:
             return  # a human decided (or another sweep acted) meanwhile: their change stands

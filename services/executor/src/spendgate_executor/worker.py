@@ -5,15 +5,23 @@ from __future__ import annotations
 import logging
 import sys
 
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
 from spendgate_core.bootstrap import redis_client
 from spendgate_core.errors import ConfigError
 from spendgate_core.logs import configure_logging
 from spendgate_core.metrics import prime as prime_metrics
+from spendgate_core.queueing import EVENTS_QUEUE
 from spendgate_core.settings import load_settings
 from spendgate_executor import wiring
+from spendgate_executor.events import (
+    EventRelay,
+    EventSettings,
+    configure_delivery,
+    event_config,
+    reset_delivery,
+)
 from spendgate_executor.jobqueue import ApplyJobs
 from spendgate_executor.observability import ScrapeTimeGauges, serve_metrics
 from spendgate_executor.settings import ExecutorSettings
@@ -44,16 +52,22 @@ def run(*, burst: bool, metrics_port: int) -> None:
     configure_logging("executor")
     try:
         settings = load_settings(ExecutorSettings)
+        events_config = event_config(load_settings(EventSettings))
         prime_metrics(platform=settings.platform)
     except ConfigError as exc:
         sys.stderr.write(f"spendgate worker: {exc.message}\n")
         raise SystemExit(2) from None
     deps = wiring.configure(settings)
+    configure_delivery(events_config)
     # RQ stretches its connection's socket timeout to its blocking dequeue (minutes): give it its own
     # client, so the draft store and leases keep their short timeouts.
     rq_connection = redis_client(settings)
     worker = ExecutorWorker(
-        [ApplyJobs(rq_connection).queue],
+        # Apply jobs first; outbound event deliveries share the worker (see spendgate_executor.events).
+        [
+            ApplyJobs(rq_connection).queue,
+            Queue(EVENTS_QUEUE, connection=rq_connection, serializer=JSONSerializer),
+        ],
         connection=rq_connection,
         serializer=JSONSerializer,
         name=f"spendgate-executor-{deps.worker_id.replace(':', '-')}",
@@ -62,17 +76,22 @@ def run(*, burst: bool, metrics_port: int) -> None:
     if metrics_port:
         metrics = serve_metrics(ScrapeTimeGauges(deps), host=settings.metrics_host, port=metrics_port)
     sweeper = Sweeper(deps, interval_seconds=settings.sweep_interval_seconds)
+    relay = EventRelay(redis=deps.redis, core=deps.core, config=events_config, consumer=deps.worker_id)
     try:
         if burst:
             # Pick up orphans and due retries first; retries due later stay for a long-running worker.
             sweeper.tick()
+            relay.tick()
         else:
             sweeper.start()
+            relay.start()
         worker.work(burst=burst, logging_level="INFO", with_scheduler=False)
     finally:
+        relay.stop()
         sweeper.stop()
         if metrics is not None:
             metrics.shutdown()
         rq_connection.close()
         wiring.reset()
+        reset_delivery()
     log.info("worker %s stopped", worker.name)

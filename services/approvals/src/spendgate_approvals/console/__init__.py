@@ -1,0 +1,1 @@
+"""The web console: server-rendered pages that call the same core use cases as every other channel."""

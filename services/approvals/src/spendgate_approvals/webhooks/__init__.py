@@ -1,0 +1,1 @@
+"""Signed decision webhooks: an external approval system's Standard-Webhooks-signed approve/reject."""

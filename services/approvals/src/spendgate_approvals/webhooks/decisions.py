@@ -1,0 +1,121 @@
+"""`POST /v1/webhooks/decisions` semantics: a verified decision body, carried out as the named human.
+
+Trust model: the external system holds `SPENDGATE_WEBHOOK_SECRET` and is trusted to have run its own
+two-step approval with the named human before it sends `approve`; spendgate then arms and confirms in
+one request, as that human, on channel `webhook`. Everything else still applies unchanged: the approver
+must be a human with the approver or admin role for the draft's account and not its proposer, policy
+is re-checked at confirm, and four eyes still holds — above the threshold two *distinct* humans must
+approve (two webhooks naming two approvers, or one webhook plus another channel).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import unicodedata
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from standardwebhooks import Webhook
+
+from spendgate_core import approval
+from spendgate_core.deps import CoreDeps
+from spendgate_core.errors import ConfigError, Forbidden, PreconditionFailed, VersionConflict
+from spendgate_core.models import Channel, DraftStatus
+from spendgate_core.principals import PrincipalDirectory
+from spendgate_core.queueing import ApplyQueue
+from spendgate_core.views import draft_view
+
+CHANNEL: Channel = "webhook"
+MIN_SECRET_BYTES = 24  # Standard Webhooks: 24-64 random bytes
+
+
+def decision_webhook(secret: str | None) -> Webhook | None:
+    """The verifier for `SPENDGATE_WEBHOOK_SECRET`, None when unset; ConfigError when unusable."""
+    if secret is None:
+        return None
+    raw = secret.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(raw + "==", validate=False)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"SPENDGATE_WEBHOOK_SECRET must be whsec_ + base64 of at least {MIN_SECRET_BYTES} random bytes"
+        )
+    return Webhook(secret)
+
+
+def _printable(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class DecisionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    draft_id: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    version: Annotated[int, Field(strict=True, ge=1, le=10**9, description="the draft version decided on")]
+    decision: Literal["approve", "reject"]
+    approver: Annotated[
+        str, StringConstraints(min_length=1, max_length=200), Field(description="a human principal's name")
+    ]
+    reason: (
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+            AfterValidator(_printable),
+        ]
+        | None
+    ) = None
+
+    @model_validator(mode="after")
+    def _reject_needs_a_reason(self) -> DecisionBody:
+        if self.decision == "reject" and self.reason is None:
+            raise ValueError("a reject needs a reason")
+        return self
+
+
+def decide(
+    *, deps: CoreDeps, principals: PrincipalDirectory, queue: ApplyQueue, body: DecisionBody
+) -> dict[str, Any]:
+    """Carry out the decision; the response body. Raises SpendgateError (status via the error table)."""
+    principal = principals.by_name(body.approver)
+    if principal is None or not principal.is_human:
+        raise Forbidden(f"approver {body.approver!r} is not a human principal of this spendgate")
+    current = approval.visible_draft(deps, principal, body.draft_id)
+    if current.version != body.version:
+        raise VersionConflict(
+            f"draft {current.id} is at version {current.version}, not {body.version}; "
+            "it changed since your approver saw it — show them the current draft and decide again"
+        )
+    if body.decision == "reject":
+        assert body.reason is not None
+        decided = approval.reject(
+            deps=deps, principal=principal, draft_id=current.id, reason=body.reason, channel=CHANNEL
+        )
+    else:
+        try:
+            armed = approval.arm(
+                deps=deps,
+                principal=principal,
+                draft_id=current.id,
+                if_match=f'"{body.version}"',
+                channel=CHANNEL,
+            )
+        except PreconditionFailed as exc:  # it moved between our read and the arm
+            raise VersionConflict(exc.message) from None
+        decided = approval.confirm(
+            deps=deps,
+            principal=principal,
+            draft_id=current.id,
+            confirm_token=armed.confirm_token,
+            channel=CHANNEL,
+            queue=queue,
+        )
+    return {
+        "decision": body.decision,
+        "approved": decided.status is DraftStatus.APPROVED,
+        "draft": draft_view(decided, url=deps.draft_url(decided.id)),
+    }
