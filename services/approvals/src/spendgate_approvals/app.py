@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from spendgate_approvals.errors import install_error_handlers
 from spendgate_approvals.middleware import BodySizeLimit, CatchAll
+from spendgate_approvals.observability import LedgerWatch, RequestIds
 from spendgate_approvals.routers import audit, drafts, ops, slack, webhooks
 from spendgate_approvals.routers.console import install as install_console
 from spendgate_approvals.settings import ApprovalsSettings
@@ -38,9 +39,12 @@ def create_app(
             notifier = resources.slack.notifier if resources.slack else None
             if notifier is not None:
                 notifier.start()
+            watch = LedgerWatch(resources.deps.ledger)
+            watch.start()
             try:
                 yield {"resources": resources}
             finally:
+                watch.stop()
                 if notifier is not None:
                     notifier.stop()
 
@@ -54,6 +58,7 @@ def create_app(
     # add_middleware wraps what is already there: CatchAll ends up outermost of the two.
     app.add_middleware(BodySizeLimit)
     app.add_middleware(CatchAll)
+    app.add_middleware(RequestIds)  # outermost: even the catch-all's 500 carries the request id
     app.include_router(drafts.router)
     app.include_router(audit.router)
     app.include_router(ops.router)
