@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic_settings import BaseSettings
 
 from spendgate_core.principals import Principal, new_token, render_principal, token_digest
 from spendgate_core.signing import generate_key_file
@@ -109,6 +112,9 @@ second_approver_above = "50000"
 """
 
 
+S = TypeVar("S", bound=BaseSettings)
+
+
 @dataclass(frozen=True)
 class World:
     """Files and environment for running spendgate services in a test."""
@@ -119,6 +125,19 @@ class World:
     ledger_key_file: Path
     redis_url: str
     adsim_url: str
+
+    def settings(self, cls: type[S], **overrides: Any) -> S:
+        """A service's settings pointing at this world, as its entrypoint would build them from env()."""
+        values: dict[str, Any] = {
+            "redis_url": self.redis_url,
+            "principals_file": self.principals_file,
+            "policy_file": self.policy_file,
+            "ledger_key_file": self.ledger_key_file,
+            "adsim_url": self.adsim_url,
+            "adsim_read_token": ADSIM_READ_TOKEN,
+            "public_url": "http://approvals.test",
+        }
+        return cls(**{**values, **overrides})
 
     def env(self) -> dict[str, str]:
         return {

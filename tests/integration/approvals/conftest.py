@@ -5,10 +5,8 @@ Drafts are created the way the gateway creates them: the core use case with deps
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -18,27 +16,11 @@ import pytest
 from spendgate_approvals.app import create_app
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_core import drafting, lifecycle
-from spendgate_core.bootstrap import adsim_reader, build_core, redis_client
 from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal, PrincipalDirectory
+from spendgate_core.principals import Principal
+from tests.support.clock import MovableClock
 from tests.support.servers import serve_in_thread
-from tests.support.stack import ADSIM_READ_TOKEN, US, World
-
-
-class MovableClock:
-    """A clock tests move forward by hand (arm windows without sleeping); shared by app and test."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._now = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += timedelta(seconds=seconds)
+from tests.support.stack import US, World
 
 
 @dataclass
@@ -72,39 +54,7 @@ class Api:
 
 
 def settings_for(world: World, **overrides: Any) -> ApprovalsSettings:
-    values: dict[str, Any] = {
-        "redis_url": world.redis_url,
-        "principals_file": world.principals_file,
-        "policy_file": world.policy_file,
-        "ledger_key_file": world.ledger_key_file,
-        "adsim_url": world.adsim_url,
-        "adsim_read_token": ADSIM_READ_TOKEN,
-        "public_url": "http://approvals.test",
-    }
-    return ApprovalsSettings(**{**values, **overrides})
-
-
-@pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
-
-
-@pytest.fixture
-def core(world: World, clock: MovableClock) -> Iterator[CoreDeps]:
-    """Core deps as a gateway or worker would wire them, on the same clock as the app."""
-    settings = settings_for(world)
-    client = redis_client(settings)
-    reader = adsim_reader(settings, ADSIM_READ_TOKEN)
-    yield build_core(settings, client=client, reader=reader, clock=clock)
-    reader.close()
-    client.close()
-
-
-@pytest.fixture
-def people(world: World) -> dict[str, Principal]:
-    directory = PrincipalDirectory(world.principals_file)
-    found = {name: directory.authenticate(token) for name, token in vars(world.tokens).items()}
-    return {name: p for name, p in found.items() if p is not None}
+    return world.settings(ApprovalsSettings, **overrides)
 
 
 @pytest.fixture

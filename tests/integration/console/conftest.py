@@ -18,14 +18,13 @@ import redis
 
 from spendgate_approvals.app import create_app
 from spendgate_core import drafting
-from spendgate_core.bootstrap import adsim_reader, build_core, redis_client
 from spendgate_core.deps import CoreDeps
 from spendgate_core.models import Draft
-from spendgate_core.principals import Principal, PrincipalDirectory
+from spendgate_core.principals import Principal
 from spendgate_core.queueing import APPLY_QUEUE
 from tests.integration.approvals.conftest import MovableClock, settings_for
 from tests.support.servers import serve_in_thread
-from tests.support.stack import ADSIM_READ_TOKEN, World
+from tests.support.stack import World
 
 QUEUE_KEY = f"rq:queue:{APPLY_QUEUE}"
 _HIDDEN = r'name="{name}" value="([^"]*)"'
@@ -94,29 +93,6 @@ class Person:
         armed = self.arm(draft_id)
         assert armed.status_code == 303, armed.text
         return self.act(draft_id, "confirm")
-
-
-@pytest.fixture
-def clock() -> MovableClock:
-    return MovableClock()
-
-
-@pytest.fixture
-def core(world: World, clock: MovableClock) -> Iterator[CoreDeps]:
-    """Core deps as the gateway or a worker would wire them, on the same clock as the app."""
-    settings = settings_for(world)
-    client = redis_client(settings)
-    reader = adsim_reader(settings, ADSIM_READ_TOKEN)
-    yield build_core(settings, client=client, reader=reader, clock=clock)
-    reader.close()
-    client.close()
-
-
-@pytest.fixture
-def people(world: World) -> dict[str, Principal]:
-    directory = PrincipalDirectory(world.principals_file)
-    found = {name: directory.authenticate(token) for name, token in vars(world.tokens).items()}
-    return {name: p for name, p in found.items() if p is not None}
 
 
 @pytest.fixture

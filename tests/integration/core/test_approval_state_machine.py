@@ -9,7 +9,7 @@ exactly one apply job exists iff the draft is approved.
 from __future__ import annotations
 
 import contextlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import hypothesis.strategies as st
@@ -23,18 +23,11 @@ from spendgate_core.deps import CoreDeps
 from spendgate_core.errors import SpendgateError
 from spendgate_core.models import TERMINAL_STATUSES, DraftStatus
 from spendgate_core.principals import Principal
+from tests.support.clock import MovableClock
 
 from .conftest import RecordingQueue
 
 ACTORS = ["agent", "reader", "alice", "bob", "carol", "viewer"]
-
-
-class MovableClock:
-    def __init__(self) -> None:
-        self.at = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        return self.at
 
 
 def test_no_sequence_applies_without_the_required_humans(
@@ -51,7 +44,7 @@ def test_no_sequence_applies_without_the_required_humans(
         @initialize(increase=st.sampled_from([10_000, 60_000]))
         def propose(self, increase: int) -> None:
             redis_client.flushdb()
-            clock.at = datetime.now(UTC)
+            clock.set(datetime.now(UTC))
             self.queue = RecordingQueue()
             self.tokens: dict[str, str] = {}
             self.terminal: DraftStatus | None = None
@@ -122,7 +115,7 @@ def test_no_sequence_applies_without_the_required_humans(
 
         @rule(seconds=st.sampled_from([30, 121, 49 * 3600]))
         def time_passes(self, seconds: int) -> None:
-            clock.at += timedelta(seconds=seconds)
+            clock.advance(seconds)
 
         @rule()
         def sweep(self) -> None:

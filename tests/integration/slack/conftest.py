@@ -12,7 +12,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -31,28 +30,13 @@ from spendgate_core import drafting
 from spendgate_core.bootstrap import adsim_reader, build_core, redis_client
 from spendgate_core.deps import CoreDeps
 from spendgate_core.principals import Principal, PrincipalDirectory
+from tests.support.clock import MovableClock
 from tests.support.servers import serve_in_thread
 from tests.support.stack import ADSIM_READ_TOKEN, US, World
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-spendgate-test"
 CHANNEL = "C0SPEND"
-
-
-class MovableClock:
-    """Shared by the app (signature window, arm windows) and the test; moved by hand, never slept."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._now = datetime.now(UTC)
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, seconds: float) -> None:
-        with self._lock:
-            self._now += timedelta(seconds=seconds)
 
 
 @dataclass
@@ -190,16 +174,7 @@ class SlackWorld:
 
 
 def settings_for(world: World, **overrides: Any) -> ApprovalsSettings:
-    values: dict[str, Any] = {
-        "redis_url": world.redis_url,
-        "principals_file": world.principals_file,
-        "policy_file": world.policy_file,
-        "ledger_key_file": world.ledger_key_file,
-        "adsim_url": world.adsim_url,
-        "adsim_read_token": ADSIM_READ_TOKEN,
-        "public_url": "http://approvals.test",
-    }
-    return ApprovalsSettings(**{**values, **overrides})
+    return world.settings(ApprovalsSettings, **overrides)
 
 
 @pytest.fixture

@@ -40,16 +40,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def settings_for(world: World, **overrides: Any) -> ApprovalsSettings:
-    values: dict[str, Any] = {
-        "redis_url": world.redis_url,
-        "principals_file": world.principals_file,
-        "policy_file": world.policy_file,
-        "ledger_key_file": world.ledger_key_file,
-        "adsim_url": world.adsim_url,
-        "adsim_read_token": ADSIM_READ_TOKEN,
-        "public_url": "http://approvals.test",
-    }
-    return ApprovalsSettings(**{**values, **overrides})
+    return world.settings(ApprovalsSettings, **overrides)
 
 
 def signed(
