@@ -19,7 +19,7 @@ import pytest
 import redis
 
 from spendgate_core.bootstrap import build_core
-from spendgate_core.models import TERMINAL_STATUSES, Draft, DraftStatus
+from spendgate_core.models import TERMINAL_STATUSES, CampaignStatus, Draft, DraftStatus
 from spendgate_core.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.principals import PrincipalDirectory
 from spendgate_core.settings import load_settings
@@ -28,7 +28,7 @@ from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.settings import ExecutorSettings
 from tests.integration.executor.harness import Harness, LostEnqueue, ManualClock, RqApplyQueue
 from tests.support.processes import RedisServer, stop
-from tests.support.stack import ADSIM_READ_TOKEN, World, make_world
+from tests.support.stack import ADSIM_READ_TOKEN, US, World, make_world
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300, method="thread")]
 
@@ -140,9 +140,12 @@ def chaos(world: World, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPat
 
 def _approve_many(harness: Harness, *, changes: int, shifts: int, queue: object = None) -> list[Draft]:
     """`changes` single budget changes and `shifts` two-change shifts, on distinct US campaigns."""
-    campaigns = iter(f"cmp_us_{n:03d}" for n in range(1, 31))
-    drafts = [harness.propose_change(next(campaigns), delta=100 * (n + 1)) for n in range(changes)]
-    drafts += [harness.propose_shift(next(campaigns), next(campaigns), amount="5.00") for _ in range(shifts)]
+    live = [harness.core.reader.get_campaign(US, f"cmp_us_{n:03d}") for n in range(1, 37)]
+    # A shift must take budget from a running campaign; targets and single changes may be paused.
+    shift_sources = [c.id for c in live if c.status is CampaignStatus.ENABLED][:shifts]
+    rest = iter(c.id for c in live if c.id not in shift_sources)
+    drafts = [harness.propose_change(next(rest), delta=100 * (n + 1)) for n in range(changes)]
+    drafts += [harness.propose_shift(source, next(rest), amount="5.00") for source in shift_sources]
     return [harness.approve(d, queue=queue) for d in drafts]
 
 

@@ -9,8 +9,9 @@ import pytest
 
 from spendgate_core import approval, drafting
 from spendgate_core.deps import CoreDeps
-from spendgate_core.errors import Conflict, Forbidden, NotFound, PolicyViolation
+from spendgate_core.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyViolation
 from spendgate_core.models import DraftStatus
+from spendgate_core.policy import PolicyBook
 from spendgate_core.principals import Principal
 
 from .conftest import RecordingQueue
@@ -183,3 +184,44 @@ def test_refusals_name_their_rule(deps: CoreDeps, people: dict[str, Principal]) 
             new_daily_budget="10.00",
             reason="x",
         )
+
+
+def test_shifts_need_a_running_source_and_four_eyes_weigh_the_amount_moved(
+    deps: CoreDeps, people: dict[str, Principal]
+) -> None:
+    live = deps.reader.list_campaigns("acc_us_001")
+    paused = next(c for c in live if c.status.value == "PAUSED")
+    running = [c for c in live if c.status.value == "ENABLED" and c.daily_budget >= 120_000]
+    with pytest.raises(InvalidInput, match="PAUSED"):
+        drafting.propose_budget_shift(
+            deps=deps,
+            principal=people["agent"],
+            account_id="acc_us_001",
+            from_campaign_id=paused.id,
+            to_campaign_id=running[0].id,
+            amount="10.00",
+            reason="x",
+        )
+    big = drafting.propose_budget_shift(
+        deps=deps,
+        principal=people["agent"],
+        account_id="acc_us_001",
+        from_campaign_id=running[0].id,
+        to_campaign_id=running[1].id,
+        amount="600.00",
+        reason="move it",
+    )
+    assert big.impact.daily_budget_delta == 0 and big.required_approvals == 2
+
+
+def test_a_stricter_policy_in_force_at_confirm_asks_for_more_humans(
+    deps: CoreDeps, people: dict[str, Principal], queue: RecordingQueue
+) -> None:
+    draft_id = propose_increase(deps, people["agent"], increase=20_000)  # 200.00: one human when drafted
+    stricter = PolicyBook.from_toml('[defaults]\nsecond_approver_above = "100.00"\n', source="test")
+    now_deps = CoreDeps(
+        store=deps.store, ledger=deps.ledger, policies=stricter, clock=deps.clock, reader=deps.reader
+    )
+    after_alice = approve(now_deps, people["alice"], draft_id, queue)
+    assert after_alice.status is DraftStatus.PENDING and after_alice.required_approvals == 2
+    assert approve(now_deps, people["bob"], draft_id, queue).status is DraftStatus.APPROVED

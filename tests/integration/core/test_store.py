@@ -131,3 +131,28 @@ def test_a_stale_apply_gives_its_reservation_back(store: RedisDraftStore) -> Non
 
 def replace_status(draft, status):  # type: ignore[no-untyped-def]
     return draft.model_copy(update={"status": status})
+
+
+def test_an_applied_increase_counts_for_24h_from_its_write_however_late(store: RedisDraftStore) -> None:
+    """Regression: re-saving an applying draft used to re-time its envelope entry to approved_at."""
+    approved_long_ago = replace_status(budget_draft(before=100_000, after=130_000), DraftStatus.APPROVED)
+    approved_long_ago = approved_long_ago.model_copy(update={"approved_at": T0 - timedelta(hours=30)})
+    store.create(approved_long_ago, max_pending=25)
+    applying = lifecycle.begin_apply(approved_long_ago)
+    store.reserve_and_save(applying, expected_version=approved_long_ago.version, envelope_cap=200_000, now=T0)
+    progressed = lifecycle.record_progress(applying, applied_changes=(0,))
+    store.save(progressed, expected_version=applying.version)
+    applied = lifecycle.mark_applied(progressed, now=T0, applied_changes=(0,))
+    store.save(applied, expected_version=progressed.version)
+    assert store.envelope_used("acc_us_001", now=T0 + timedelta(hours=23)) == 30_000
+    assert store.envelope_used("acc_us_001", now=T0 + timedelta(hours=25)) == 0
+
+
+def test_due_drafts_are_found_however_many_newer_ones_exist(store: RedisDraftStore) -> None:
+    old = budget_draft(campaign="cmp_us_900", at=T0 - timedelta(hours=49))
+    store.create(old, max_pending=10_000)
+    for i in range(300):
+        store.create(budget_draft(campaign=f"cmp_eu_{i:03}", account="acc_eu_002"), max_pending=10_000)
+    assert store.ids_due_to_expire(now=T0) == [old.id]
+    store.save(lifecycle.expire(old, now=T0), expected_version=old.version)
+    assert store.ids_due_to_expire(now=T0) == []

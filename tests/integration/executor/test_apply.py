@@ -8,8 +8,9 @@ import httpx
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
+from spendgate_core import drafting
 from spendgate_core.ledger import RedisLedger
-from spendgate_core.models import DraftStatus
+from spendgate_core.models import CampaignStatus, DraftStatus
 from spendgate_core.queueing import APPLY_JOB, apply_job_id
 from spendgate_executor import wiring
 from spendgate_executor.applying import Outcome, apply_draft
@@ -198,8 +199,8 @@ def test_a_lost_answer_is_retried_with_the_same_key_and_makes_one_write(harness:
 
 
 def test_a_shift_whose_second_change_went_stale_fails_naming_what_was_applied(harness: Harness) -> None:
-    source_before = harness.budget("cmp_us_014")
-    draft = harness.approve(harness.propose_shift("cmp_us_014", "cmp_us_015", amount="20.00"))
+    source_before = harness.budget("cmp_us_012")
+    draft = harness.approve(harness.propose_shift("cmp_us_012", "cmp_us_015", amount="20.00"))
     harness.out_of_band("cmp_us_015", daily_budget=54321)
 
     harness.work()
@@ -209,7 +210,7 @@ def test_a_shift_whose_second_change_went_stale_fails_naming_what_was_applied(ha
     assert failed.applied_changes == (0,)
     assert failed.error is not None and "cmp_us_015" in failed.error and "rollback" in failed.error
     writes = harness.api_writes()
-    assert [(w["campaign"], w["new"]) for w in writes] == [("cmp_us_014", source_before - 2000)]
+    assert [(w["campaign"], w["new"]) for w in writes] == [("cmp_us_012", source_before - 2000)]
 
 
 def test_a_shift_applies_both_changes_in_order(harness: Harness) -> None:
@@ -220,3 +221,24 @@ def test_a_shift_applies_both_changes_in_order(harness: Harness) -> None:
     assert harness.get(draft.id).status is DraftStatus.APPLIED
     keys = [w["idempotency_key"] for w in harness.api_writes()]
     assert keys == [f"{draft.id}:0", f"{draft.id}:1"]
+
+
+def test_enabling_at_a_budget_raised_out_of_band_is_stale(harness: Harness) -> None:
+    """Regression: an enable's impact (and its four eyes) was weighed at the budget it had when drafted."""
+    draft = drafting.propose_status_change(
+        deps=harness.core,
+        principal=harness.agent,
+        account_id=US,
+        campaign_id="cmp_us_002",  # paused, 65.00 a day in the seed
+        new_status=CampaignStatus.ENABLED,
+        reason="test: resume",
+    )
+    harness.approve(draft)
+    harness.out_of_band("cmp_us_002", daily_budget=900_000)
+
+    harness.work()
+
+    stale = harness.get(draft.id)
+    assert stale.status is DraftStatus.STALE
+    assert stale.error is not None and "daily budget" in stale.error
+    assert harness.api_writes() == []

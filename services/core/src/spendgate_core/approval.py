@@ -24,7 +24,7 @@ from spendgate_core.events import announce
 from spendgate_core.logs import bound
 from spendgate_core.metrics import DECISIONS, DRAFT_DECISION_SECONDS
 from spendgate_core.models import Change, Channel, Draft, DraftStatus
-from spendgate_core.policy import check_draft
+from spendgate_core.policy import check_draft, required_approvals
 from spendgate_core.principals import Principal
 from spendgate_core.queueing import ApplyQueue
 
@@ -67,7 +67,8 @@ def parse_if_match(if_match: str | None) -> int:
     if if_match is None or not if_match.strip():
         raise PreconditionRequired('arming needs If-Match: "<version>" from GET /v1/drafts/{id} (its ETag)')
     raw = if_match.strip().removeprefix("W/").strip('"')
-    if not raw.isdigit() or len(raw) > 12:
+    # isascii: str.isdigit() also accepts "²" or "³", which int() refuses.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         raise PreconditionFailed(f"If-Match {if_match!r} is not a draft version ETag")
     return int(raw)
 
@@ -132,7 +133,14 @@ def confirm(
         )
     limits = deps.limits(draft.account_id, draft.currency)
     check_draft(draft, limits=limits, envelope_used=deps.store.envelope_used(draft.account_id, now=now))
-    confirmed = lifecycle.confirm(draft, principal=principal.name, token=confirm_token, now=now)
+    # Policy in force now decides how many humans are needed, if it asks for more than at drafting.
+    needed = max(draft.required_approvals, required_approvals(increase=draft.gross_increase, limits=limits))
+    confirmed = lifecycle.confirm(
+        draft.model_copy(update={"required_approvals": needed}),
+        principal=principal.name,
+        token=confirm_token,
+        now=now,
+    )
     try:
         deps.store.save(confirmed, expected_version=draft.version)
     except VersionConflict:
@@ -232,7 +240,10 @@ def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> 
         )
         if now_value == change.before:
             continue
-        changes.append(change.model_copy(update={"before": now_value, "after": change.before}))
+        basis = live.daily_budget if change.field.value == "status" else None
+        changes.append(
+            change.model_copy(update={"before": now_value, "after": change.before, "budget_basis": basis})
+        )
     if not changes:
         raise Conflict(f"every change of {draft_id} already has its original value; nothing to roll back")
     return stage_rollback(

@@ -18,7 +18,16 @@ from spendgate_core.events import announce
 from spendgate_core.ids import new_draft_id
 from spendgate_core.logs import bound, current_request_id
 from spendgate_core.metrics import DRAFTS_CREATED, DRAFTS_REFUSED
-from spendgate_core.models import Actor, CampaignStatus, Change, ChangeField, Draft, DraftKind, Impact
+from spendgate_core.models import (
+    Actor,
+    CampaignStatus,
+    Change,
+    ChangeField,
+    Draft,
+    DraftKind,
+    Impact,
+    change_delta,
+)
 from spendgate_core.money import format_money, to_minor
 from spendgate_core.platforms.reader import Account, Campaign
 from spendgate_core.policy import check_draft, required_approvals
@@ -89,9 +98,12 @@ def _stage(
         proposed_by=Actor(name=principal.name, kind=principal.kind),
         created_at=now,
         expires_at=now + timedelta(hours=limits.draft_ttl_hours),
-        required_approvals=required_approvals(increase=max(0, delta), limits=limits),
         rollback_of=rollback_of,
         request_id=current_request_id(),
+    )
+    # Four eyes weighs every increase in the draft, so a large shift cannot slip through as "net zero".
+    draft = draft.model_copy(
+        update={"required_approvals": required_approvals(increase=draft.gross_increase, limits=limits)}
     )
     check_draft(draft, limits=limits, envelope_used=deps.store.envelope_used(account.id, now=now))
     deps.store.create(draft, max_pending=limits.max_pending_drafts)
@@ -187,6 +199,12 @@ def propose_budget_shift(
             raise InvalidInput("from_campaign_id and to_campaign_id must be different campaigns")
         source = _campaign(deps, account, from_campaign_id)
         target = _campaign(deps, account, to_campaign_id)
+        if source.status is not CampaignStatus.ENABLED:
+            # Budget taken from a paused campaign was not being spent: moving it is a pure increase.
+            raise InvalidInput(
+                f"{source.id} is {source.status.value}, so its budget is not being spent; "
+                "propose a budget change for the target instead"
+            )
         # The decrease is written first: if the increase then fails, nothing was added to spend.
         changes = (
             Change(
@@ -237,6 +255,7 @@ def propose_status_change(
             field=ChangeField.STATUS,
             before=campaign.status.value,
             after=new_status.value,
+            budget_basis=campaign.daily_budget,
         )
         return _stage(
             deps,
@@ -272,8 +291,7 @@ def stage_rollback(
     *, deps: CoreDeps, principal: Principal, account: Account, original: Draft, changes: tuple[Change, ...]
 ) -> Draft:
     """Stage a rollback draft (used by the approval service; humans request rollbacks, agents cannot)."""
-    delta = sum(int(c.after) - int(c.before) for c in changes if c.field is ChangeField.DAILY_BUDGET)
-    delta += sum(_status_delta(c, deps, account) for c in changes if c.field is ChangeField.STATUS)
+    delta = sum(change_delta(c) for c in changes)
     return _stage(
         deps,
         principal=principal,
@@ -284,8 +302,3 @@ def stage_rollback(
         reason=f"rollback of {original.id}: {original.reason}"[:2000],
         rollback_of=original.id,
     )
-
-
-def _status_delta(change: Change, deps: CoreDeps, account: Account) -> int:
-    budget = deps.reader.get_campaign(account.id, change.entity_id).daily_budget
-    return budget if change.after == CampaignStatus.ENABLED.value else -budget

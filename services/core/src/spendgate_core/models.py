@@ -75,6 +75,11 @@ class Change(Model):
     field: ChangeField
     before: int | str
     after: int | str
+    budget_basis: int | None = Field(
+        default=None,
+        description="for a status change: the daily budget its impact was computed from; the executor "
+        "treats a different live budget as stale",
+    )
 
 
 class Impact(Model):
@@ -145,5 +150,26 @@ class Draft(Model):
         """What this draft consumes of the 24h envelope: its net daily-budget increase, never negative."""
         return max(0, self.impact.daily_budget_delta)
 
+    @property
+    def gross_increase(self) -> int:
+        """The sum of every increase in the draft, ignoring offsetting decreases (what four eyes weighs)."""
+        return max(self.increase, sum(max(0, change_delta(c)) for c in self.changes))
+
+    def applied_increase(self) -> int:
+        """The envelope this draft consumes given what was written: all of it, or its written part."""
+        if self.status in {DraftStatus.APPLYING, DraftStatus.APPLIED, DraftStatus.ROLLED_BACK}:
+            return self.increase
+        if self.status is DraftStatus.APPLY_FAILED and self.applied_changes:
+            return max(0, sum(change_delta(self.changes[i]) for i in self.applied_changes))
+        return 0
+
     def field_keys(self) -> list[str]:
         return [f"{self.account_id}:{c.entity_id}:{c.field.value}" for c in self.changes]
+
+
+def change_delta(change: Change) -> int:
+    """The daily-budget change one change makes: a budget delta, or an enabled/paused budget."""
+    if change.field is ChangeField.DAILY_BUDGET:
+        return int(change.after) - int(change.before)
+    basis = change.budget_basis or 0
+    return basis if change.after == CampaignStatus.ENABLED.value else -basis

@@ -76,14 +76,18 @@ def to_minor(amount: Decimal | int | str, currency: str) -> int:
         raise InvalidInput(f"{amount!r} is not a decimal amount") from None
     if not value.is_finite():
         raise InvalidInput("amount must be a finite number")
-    if abs(value) > MAX_MAJOR_UNITS:
+    # copy_abs and as_tuple are exact; abs() and scaleb() round to the context (28 digits, exponents
+    # within ±999999), so 1E+999999999 would raise Overflow and 1E-999999999 or 1.000…0001 would pass
+    # as a round amount.
+    if value.copy_abs() > MAX_MAJOR_UNITS:
         raise InvalidInput(f"amount {value} is larger than {MAX_MAJOR_UNITS} {currency}")
     exp = exponent(currency)
-    scaled = value.scaleb(exp)
-    if scaled != scaled.to_integral_value():
+    _, digits, value_exp = value.as_tuple()
+    finer = -int(value_exp) - exp  # how many of the digits lie below the currency's smallest unit
+    if finer > 0 and any(digits[-finer:]):
         places = "no decimals" if exp == 0 else f"at most {exp} decimal place{'s' if exp > 1 else ''}"
         raise InvalidInput(f"{currency} amounts take {places}; got {value}")
-    return int(scaled)
+    return int(value.scaleb(exp))  # exact now: at most 10 integer digits above the smallest unit
 
 
 def to_major(minor: int, currency: str) -> Decimal:

@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from spendgate_core.errors import ConfigError, PolicyViolation
-from spendgate_core.models import Change, ChangeField, Draft
+from spendgate_core.models import Change, ChangeField, Draft, DraftKind
 from spendgate_core.money import format_money, to_minor
 
 
@@ -120,8 +120,12 @@ def required_approvals(*, increase: int, limits: Limits) -> int:
     return 2 if increase > limits.second_approver_above else 1
 
 
-def check_change(change: Change, *, limits: Limits) -> None:
-    """Per-change rules: budgets stay above zero, under the ceiling, within the change percentage."""
+def check_change(change: Change, *, limits: Limits, restores: bool = False) -> None:
+    """Per-change rules: budgets stay above zero, under the ceiling, within the change percentage.
+
+    `restores`: the change puts back a value a human approved before (a rollback), so the percentage
+    rule does not apply — undoing a 50 % cut is +100 %, and refusing it would make the cut permanent.
+    """
     if change.field is not ChangeField.DAILY_BUDGET:
         return
     before, after = int(change.before), int(change.after)
@@ -136,15 +140,15 @@ def check_change(change: Change, *, limits: Limits) -> None:
             f"{format_money(after, money)} for {change.entity_id} "
             f"exceeds {format_money(limits.max_daily_budget, money)}",
         )
-    if before > 0:
-        pct = (Decimal(after - before) * 100 / Decimal(before)).quantize(Decimal("0.1"))
-        if abs(pct) > limits.max_change_pct:
-            sign = "+" if pct > 0 else ""
-            raise PolicyViolation(
-                "max_change_pct",
-                f"{sign}{pct.normalize():f}% on {change.entity_id} "
-                f"exceeds {limits.max_change_pct.normalize():f}%",
-            )
+    # Compared exactly in integers; the percentage is rounded only for the message.
+    if not restores and before > 0 and abs(after - before) * 100 > limits.max_change_pct * before:
+        pct = (Decimal(after - before) * 100 / Decimal(before)).quantize(Decimal("0.01"))
+        sign = "+" if pct > 0 else ""
+        raise PolicyViolation(
+            "max_change_pct",
+            f"{sign}{pct.normalize():f}% on {change.entity_id} exceeds "
+            f"{limits.max_change_pct.normalize():f}%",
+        )
 
 
 def check_envelope(*, increase: int, used: int, limits: Limits) -> None:
@@ -162,6 +166,7 @@ def check_envelope(*, increase: int, used: int, limits: Limits) -> None:
 
 def check_draft(draft: Draft, *, limits: Limits, envelope_used: int) -> None:
     """Every rule that depends on the draft itself; raises the first PolicyViolation."""
+    restores = draft.kind is DraftKind.ROLLBACK
     for change in draft.changes:
-        check_change(change, limits=limits)
+        check_change(change, limits=limits, restores=restores)
     check_envelope(increase=draft.increase, used=envelope_used, limits=limits)

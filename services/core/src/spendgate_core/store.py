@@ -37,6 +37,7 @@ class DraftStore(Protocol):
         self, *, accounts: frozenset[str] | None, status: DraftStatus | None, limit: int
     ) -> builtins.list[Draft]: ...
     def ids_with_status(self, status: DraftStatus) -> builtins.list[str]: ...
+    def ids_due_to_expire(self, *, now: datetime, limit: int = 1000) -> builtins.list[str]: ...
     def open_count(self, account_id: str) -> int: ...
     def envelope_used(self, account_id: str, *, now: datetime) -> int: ...
 
@@ -74,6 +75,9 @@ class RedisDraftStore:
     def _all_key(self) -> str:
         return f"{self._ns}:drafts"
 
+    def _expiry_key(self) -> str:
+        return f"{self._ns}:drafts:expiry"  # open drafts by expires_at, so the sweep finds the due ones
+
     def _envelope_key(self, account_id: str) -> str:
         return f"{self._ns}:envelope:{account_id}"
 
@@ -107,6 +111,7 @@ class RedisDraftStore:
             pipe.zadd(self._all_key(), {draft.id: score})
             pipe.zadd(self._account_key(draft.account_id), {draft.id: score})
             pipe.zadd(self._status_key(draft.status), {draft.id: score})
+            pipe.zadd(self._expiry_key(), {draft.id: _ms(draft.expires_at)})
             pipe.execute()
 
         self._transact(attempt)
@@ -161,6 +166,7 @@ class RedisDraftStore:
                 pipe.zadd(self._status_key(draft.status), {draft.id: score})
             if draft.status not in OPEN_STATUSES:
                 pipe.srem(self._open_key(draft.account_id), draft.id)
+                pipe.zrem(self._expiry_key(), draft.id)
             if draft.status not in OPEN_STATUSES | IN_FLIGHT_STATUSES:
                 for lock_key, holder in zip(lock_keys, holders, strict=True):
                     if holder is not None and _text(holder) == draft.id:
@@ -171,30 +177,33 @@ class RedisDraftStore:
         self._transact(attempt)
         return draft
 
-    def _envelope_members(self, pipe: Pipeline, account_id: str, draft_id: str) -> builtins.list[str]:
+    def _envelope_members(
+        self, pipe: Pipeline, account_id: str, draft_id: str
+    ) -> builtins.list[tuple[str, float]]:
         prefix = f"{draft_id}:"
-        members = [_text(m) for m in pipe.zrange(self._envelope_key(account_id), 0, -1)]
-        return [m for m in members if m.startswith(prefix)]
+        scored: Any = pipe.zrange(self._envelope_key(account_id), 0, -1, withscores=True)
+        return [(_text(m), float(score)) for m, score in scored if _text(m).startswith(prefix)]
 
     def _write_envelope(
         self,
         pipe: Pipeline,
         draft: Draft,
         *,
-        members: builtins.list[str],
+        members: builtins.list[tuple[str, float]],
         reserve: tuple[int, datetime] | None,
     ) -> None:
-        """Keep the draft's envelope entry equal to what it consumes: reserved in flight, kept if applied."""
+        """Keep the draft's envelope entry equal to what it consumes: reserved in flight, kept if applied,
+        the written part kept if it failed half way. The entry keeps the time it was reserved at, so an
+        increase counts for 24 hours from when it went out, however often the draft is saved after."""
         key = self._envelope_key(draft.account_id)
-        consumes = draft.status in {DraftStatus.APPLYING, DraftStatus.APPLIED, DraftStatus.ROLLED_BACK}
-        amount = draft.increase if consumes else 0
+        amount = draft.applied_increase()
         if reserve is None and not members:
             return  # nothing reserved before and no reservation asked for
-        for member in members:
+        for member, _ in members:
             pipe.zrem(key, member)
         if amount > 0:
-            at = reserve[1] if reserve is not None else draft.approved_at or draft.created_at
-            pipe.zadd(key, {f"{draft.id}:{amount}": _ms(at)})
+            score = _ms(reserve[1]) if reserve is not None else members[0][1]
+            pipe.zadd(key, {f"{draft.id}:{amount}": score})
         if reserve is not None:  # prune what has left the rolling window
             pipe.zremrangebyscore(key, "-inf", _ms(reserve[1] - timedelta(hours=24)))
 
@@ -240,6 +249,11 @@ class RedisDraftStore:
 
     def ids_with_status(self, status: DraftStatus) -> builtins.list[str]:
         return [_text(i) for i in self._r.zrange(self._status_key(status), 0, -1)]
+
+    def ids_due_to_expire(self, *, now: datetime, limit: int = 1000) -> builtins.list[str]:
+        """Open drafts whose expires_at has passed, oldest first, however many newer drafts exist."""
+        due = self._r.zrangebyscore(self._expiry_key(), "-inf", _ms(now), start=0, num=limit)
+        return [_text(i) for i in due]
 
     def open_count(self, account_id: str) -> int:
         return int(self._r.scard(self._open_key(account_id)))

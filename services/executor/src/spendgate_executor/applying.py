@@ -36,6 +36,7 @@ from spendgate_core.errors import (
     PolicyViolation,
     PreconditionFailed,
     TransientUpstreamError,
+    UpstreamError,
     VersionConflict,
 )
 from spendgate_core.events import announce
@@ -209,6 +210,13 @@ class _Attempt:
                     f"{change.entity_id} {change.field.value} is {self._show(value)} live, not "
                     f"{self._show(change.before)} as drafted; nothing more was written"
                 )
+            if change.budget_basis is not None and live.daily_budget != change.budget_basis:
+                # Enabling at a budget other than the one the approvers weighed is a different change.
+                raise _Stale(
+                    f"{change.entity_id} has a daily budget of {self._show(live.daily_budget)} live, not "
+                    f"{self._show(change.budget_basis)} as when this status change was drafted; "
+                    "nothing more was written"
+                )
             self.lease.ensure()
             try:
                 deps.writer.update_campaign(
@@ -230,7 +238,7 @@ class _Attempt:
         draft = self.current
         try:
             back = self.deps.core.reader.get_campaign(draft.account_id, change.entity_id)
-        except TransientUpstreamError as exc:
+        except (UpstreamError, NotFound) as exc:  # report-only: the write was acknowledged and recorded
             log.warning("%s: could not read change %d back (%s)", draft.id, index, exc.message)
             return
         value = _live_value(back, change)

@@ -33,7 +33,6 @@ log = logging.getLogger(__name__)
 
 # Leave a just-approved draft to the approval service's own enqueue for this long.
 APPROVE_GRACE = timedelta(seconds=2)
-_OPEN_SCAN_LIMIT = 5000
 
 _ACQUIRE_OR_RENEW = """
 local holder = redis.call('get', KEYS[1])
@@ -107,9 +106,16 @@ class Sweeper:
         for draft_id in in_flight:
             if draft_id not in report.retried:
                 self._resume_if_orphaned(draft_id, now, queued, report)
-        for status in (DraftStatus.PENDING, DraftStatus.ARMED):
-            for draft in self._deps.core.store.list(accounts=None, status=status, limit=_OPEN_SCAN_LIMIT):
-                self._expire_or_disarm(draft, now, report)
+        store = self._deps.core.store
+        # Due drafts come from an index by expiry (oldest first), armed ones from their small status set.
+        for draft_id in dict.fromkeys(
+            [*store.ids_due_to_expire(now=now), *store.ids_with_status(DraftStatus.ARMED)]
+        ):
+            try:
+                draft = store.get(draft_id)
+            except NotFound:
+                continue
+            self._expire_or_disarm(draft, now, report)
         if report.retried or report.resumed or report.expired or report.disarmed:
             log.info("sweep: %s", report)
         return report
