@@ -222,3 +222,19 @@ def test_random_checkpoint_tampering_is_always_found(redis_url: str, redis_clien
         assert report.first_bad == 21, report
 
     tamper()
+
+
+def test_hiding_an_entry_from_an_account_audit_view_is_detected(redis_client: redis.Redis) -> None:
+    """Regression: the per-account index used to be outside verify, so entries could vanish from views."""
+    ledger = RedisLedger(redis=redis_client, signer=_review_signer(), clock=SystemClock())
+    for n in range(5):
+        ledger.append(actor="alice", action="read", account_id="acc_us_001", details={"n": n})
+    assert ledger.verify().ok
+    redis_client.lrem("sg:ledger:account:acc_us_001", 1, b"2")
+    report = ledger.verify()
+    assert not report.ok and report.first_bad == 2 and "audit index" in (report.reason or "")
+    assert [e.seq for e in ledger.latest(account_id="acc_us_001")] == [5, 4, 3, 1]
+
+
+def _review_signer() -> LedgerSigner:
+    return LedgerSigner(Ed25519PrivateKey.generate())

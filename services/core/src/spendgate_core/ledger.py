@@ -185,6 +185,16 @@ class Ledger(Protocol):
         ...
 
 
+def _first_difference(listed: list[int], wanted: list[int]) -> int | None:
+    """The smallest seq an account index gets wrong: missing, extra, or out of order."""
+    differing = set(listed) ^ set(wanted)
+    if differing:
+        return min(differing)
+    return next((a for a, b in zip(listed, wanted, strict=False) if a != b), None) or (
+        listed[len(wanted)] if len(listed) > len(wanted) else None
+    )
+
+
 def _checkpoint_message(seq: int, hash_: str) -> bytes:
     return canonical_json({"hash": hash_, "seq": seq}).encode("utf-8")
 
@@ -220,6 +230,7 @@ class ChainChecker:
         self._stored = stored
         self._count = 0
         self._last_hash = GENESIS_HASH
+        self.account_seqs: dict[str, list[int]] = {}  # what each per-account index must list
 
     @property
     def checked(self) -> int:
@@ -255,6 +266,8 @@ class ChainChecker:
             return self._bad(position, f"entry {position} is not signed by the ledger key")
         self._count = position
         self._last_hash = entry.hash
+        if entry.account_id is not None:
+            self.account_seqs.setdefault(entry.account_id, []).append(position)
         return None
 
     def finish(self, head_raw: bytes | str | None) -> VerifyReport:
@@ -484,7 +497,45 @@ class RedisLedger:
                 first_bad=checked + 1,
                 reason=f"ledger storage is unreadable: {exc}",
             )
-        return checker.finish(head_raw)
+        report = checker.finish(head_raw)
+        return report if not report.ok else self._verify_indexes(checker, stored=stored)
+
+    def _verify_indexes(self, checker: ChainChecker, *, stored: int) -> VerifyReport:
+        """The per-account indexes behind `latest(account_id=…)` must list exactly the chain's entries.
+
+        Otherwise someone could hide entries from an account's audit view while the chain verifies.
+        Seqs past `stored` were appended after verification started and are not judged.
+        """
+        expected = dict(checker.account_seqs)
+        for key in self._redis.scan_iter(match=f"{self._account_prefix}*", count=500):
+            account = _text(key).removeprefix(self._account_prefix)
+            try:
+                listed = [int(s) for s in cast(list[bytes], self._redis.lrange(key, 0, -1))]
+            except (ValueError, redis.ResponseError):
+                return VerifyReport(
+                    ok=False,
+                    entries=stored,
+                    first_bad=None,
+                    reason=f"the audit index of account {account!r} is unreadable",
+                )
+            listed = [s for s in listed if s <= stored]
+            wanted = expected.pop(account, [])
+            if listed != wanted:
+                return VerifyReport(
+                    ok=False,
+                    entries=stored,
+                    first_bad=_first_difference(listed, wanted),
+                    reason=f"the audit index of account {account!r} does not match the chain",
+                )
+        if expected:
+            account, seqs = next(iter(expected.items()))
+            return VerifyReport(
+                ok=False,
+                entries=stored,
+                first_bad=seqs[0],
+                reason=f"the audit index of account {account!r} is missing",
+            )
+        return VerifyReport(ok=True, entries=stored)
 
     def _batches(self, total: int) -> Iterator[list[bytes]]:
         """The first `total` stored entries, a batch at a time; stops early if the list is shorter."""
