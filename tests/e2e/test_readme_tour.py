@@ -75,7 +75,7 @@ def test_the_readme_tour_works_verbatim(tmp_path: Path) -> None:
     ) in out, trace
     assert "'get_audit_log']\n" in out, trace  # the read-only agent's list ends with the read tools
     assert "Northwind Outfitters US" in out, trace
-    assert "max_change_pct: +97.2% on cmp_us_001 exceeds 50%" in out, trace
+    assert "max_change_pct: +97.18% on cmp_us_001 exceeds 50%" in out, trace
     assert "status applied" in out, trace
     assert '"old":71000,"new":80000' in out, trace
     assert "your approval is recorded (1 of 2)" in out, trace

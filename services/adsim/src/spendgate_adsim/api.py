@@ -13,7 +13,12 @@ from fastapi.responses import JSONResponse
 from spendgate_adsim.auth import Tokens
 from spendgate_adsim.errors import GatewayTimeout, InvalidRequest
 from spendgate_adsim.faults import Faults
-from spendgate_adsim.schemas import MAX_IDEMPOTENCY_KEY_LENGTH, CampaignChangeBody, parse_change
+from spendgate_adsim.schemas import (
+    MAX_IDEMPOTENCY_KEY_LENGTH,
+    CampaignChangeBody,
+    error_responses,
+    parse_change,
+)
 from spendgate_adsim.state import Platform
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -31,7 +36,11 @@ def api_router(*, platform: Platform, faults: Faults, tokens: Tokens) -> APIRout
     async def may_write(request: Request) -> None:
         tokens.authorize(request.headers.get("authorization"), write=True)
 
-    router = APIRouter(prefix="/v1", dependencies=[Depends(inject_faults)])
+    router = APIRouter(
+        prefix="/v1",
+        dependencies=[Depends(inject_faults)],
+        responses=error_responses(401, 404, 422, 429),  # plus any status the fault settings inject
+    )
     read = [Depends(may_read)]
 
     @router.get("/accounts", dependencies=read)
@@ -50,6 +59,7 @@ def api_router(*, platform: Platform, faults: Faults, tokens: Tokens) -> APIRout
     @router.patch(
         "/accounts/{account}/campaigns/{campaign}",
         dependencies=[Depends(may_write)],
+        responses=error_responses(403, 412, 504),
         openapi_extra={"requestBody": {"content": {"application/json": {"schema": _change_schema()}}}},
     )
     async def patch_campaign(

@@ -1,4 +1,6 @@
-"""Request bodies adsim accepts, and the one place that turns validation errors into human sentences."""
+"""Request bodies adsim accepts, the error body it answers with, and the one place that turns validation
+errors into human sentences.
+"""
 
 from __future__ import annotations
 
@@ -30,6 +32,33 @@ class CampaignChangeBody(BaseModel):
             if getattr(self, name) is None:
                 raise ValueError(f"{name} must not be null")
         return self
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """`{"error": {"code", "message"}}`: every error adsim answers."""
+
+    error: ErrorDetail
+
+
+_MEANINGS = {
+    401: "no bearer token, or an unknown one",
+    403: "the read token cannot write",
+    404: "no such account or campaign",
+    412: "If-Match does not match the campaign's ETag",
+    422: "invalid parameters or body, or an Idempotency-Key reused with another body",
+    429: "the injected rate limit; retry after Retry-After seconds",
+    504: "an injected lost answer: the change was applied but its response dropped",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for the OpenAPI document: each status with the shared error body."""
+    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
 
 
 def parse_change(raw: bytes) -> Change:

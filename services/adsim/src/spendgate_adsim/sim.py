@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from spendgate_adsim.faults import Faults, FaultSettings
-from spendgate_adsim.schemas import parse_change
+from spendgate_adsim.schemas import error_responses, parse_change
 from spendgate_adsim.state import Platform
 
 
 def sim_router(*, platform: Platform, faults: Faults) -> APIRouter:
     """Build the /_sim routes; tests and demos use them to steer the sandbox."""
-    router = APIRouter(prefix="/_sim")
+    router = APIRouter(prefix="/_sim", responses=error_responses(404, 422))
 
     @router.get("/faults")
     async def get_faults() -> JSONResponse:

@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from spendgate_approvals.schemas import ErrorBody
 from spendgate_core.errors import (
     ConfigError,
     Conflict,
@@ -65,6 +66,29 @@ _MAX_LOC_PART = 60
 GENERIC_500 = (
     "the approval service failed unexpectedly; the error is logged — try again or contact the operator"
 )
+
+
+# What each refusal means, for the OpenAPI document; every one of them has the ErrorBody shape.
+_MEANINGS = {
+    400: "the body is not valid JSON, or Content-Length is not a number",
+    401: "no bearer token, or not one from the principals file",
+    403: "an agent's token, or a human who may not do this (a viewer, or the draft's proposer)",
+    404: "no such draft, or one in an account the caller may not see",
+    409: "the draft's state does not allow this (decided, expired, changed meanwhile …)",
+    412: "If-Match names another version than the draft's current one",
+    413: "the request body is larger than the service accepts",
+    422: "a parameter or the body is invalid, or a policy rule refuses it; each problem is named",
+    428: "If-Match is missing",
+    502: "the ad platform refused a read made for this request",
+    503: "storage or the ad platform is unavailable; retry after Retry-After seconds",
+}
+# Any request can carry a malformed or oversized body, or find storage down.
+COMMON_ERRORS = (400, 413, 503)
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route or router: each status documented with the shared error body."""
+    return {status: {"model": ErrorBody, "description": _MEANINGS[status]} for status in statuses}
 
 
 def error_response(

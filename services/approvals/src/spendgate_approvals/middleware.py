@@ -38,8 +38,10 @@ class BodySizeLimit:
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            status, code = (413, "content_too_large") if declared.isdigit() else (400, "bad_request")
+        # isascii: str.isdigit() also accepts "²", which int() refuses (h11 catches it; not every server does)
+        numeric = declared is not None and declared.isascii() and declared.isdigit()
+        if declared is not None and (not numeric or int(declared) > self.max_bytes):
+            status, code = (413, "content_too_large") if numeric else (400, "bad_request")
             message = _too_large(self.max_bytes) if status == 413 else "Content-Length is not a number"
             await error_response(status, code, message, {"Connection": "close"})(scope, receive, send)
             return

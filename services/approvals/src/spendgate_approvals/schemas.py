@@ -1,4 +1,6 @@
-"""Request bodies and parameters of the REST API: strict (unknown fields refused), size-limited, printable."""
+"""Request bodies and parameters of the REST API: strict (unknown fields refused), size-limited, printable;
+and the one error body every refusal uses (documented in the OpenAPI through `errors.error_responses`).
+"""
 
 from __future__ import annotations
 
@@ -47,3 +49,14 @@ class RejectBody(_Body):
         AfterValidator(_printable_text),
         Field(description="why the draft is rejected (shown to the proposer and kept in the ledger)"),
     ]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable, snake_case, e.g. not_found or validation_error")
+    message: str = Field(description="what was wrong and what to do, for a human")
+
+
+class ErrorBody(BaseModel):
+    """`{"error": {"code", "message"}}`: the shape of every 4xx and 5xx this service answers."""
+
+    error: ErrorDetail

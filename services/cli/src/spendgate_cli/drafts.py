@@ -17,6 +17,7 @@ import typer
 
 from spendgate_cli.exits import REFUSED, USAGE, fail
 from spendgate_cli.render import draft_diff, draft_table
+from spendgate_core.ids import is_draft_id
 
 if TYPE_CHECKING:
     from spendgate_cli.api import ApprovalsClient
@@ -32,7 +33,16 @@ Url = Annotated[
     str, typer.Option("--url", envvar="SPENDGATE_APPROVALS_URL", help="Base URL of the approval service.")
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the server's JSON instead of text.")]
-DraftId = Annotated[str, typer.Argument(help="The draft id (drf_…).")]
+
+
+def _draft_id(value: str) -> str:
+    """Refuse anything but a draft id before it becomes part of a URL (`../audit` would be one too)."""
+    if not is_draft_id(value):
+        fail(f"{value[:60]!r} is not a draft id: drf_ and 26 letters and digits, as `drafts list` shows")
+    return value
+
+
+DraftId = Annotated[str, typer.Argument(help="The draft id (drf_…).", callback=_draft_id)]
 
 
 class Status(StrEnum):
@@ -56,6 +66,9 @@ def _client(url: str) -> Iterator[ApprovalsClient]:
     token = os.environ.get("SPENDGATE_TOKEN", "").strip()
     if not token:
         fail("set SPENDGATE_TOKEN to your approver token (e.g. `source .dev/tokens.env` after `make run`)")
+    if not (token.isascii() and token.isprintable()) or " " in token:
+        # It goes into an HTTP header: anything else could not even be sent.
+        fail("SPENDGATE_TOKEN is not a spendgate token (printable ASCII, no spaces); copy it again")
     try:
         with ApprovalsClient(url=url, token=token) as client:
             yield client

@@ -22,4 +22,5 @@ def new_draft_id(at: datetime) -> str:
 
 
 def is_draft_id(value: str) -> bool:
-    return bool(_DRAFT_ID.match(value))
+    # fullmatch: with match(), `$` also matches before a trailing newline ("drf_…\n").
+    return bool(_DRAFT_ID.fullmatch(value))

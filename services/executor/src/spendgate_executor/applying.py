@@ -191,7 +191,10 @@ class _Attempt:
                     "request a rollback to undo them"
                 )
             applied.append(index)
-            self._save(lifecycle.record_progress(self.current, applied_changes=tuple(applied)))
+            if index < len(self.current.changes) - 1:
+                # Progress matters only while more changes follow: after the last one, _finish records
+                # it, and a crash in between is caught by "live already equals after" on the retry.
+                self._save(lifecycle.record_progress(self.current, applied_changes=tuple(applied)))
             if written:
                 self._read_back(index, change)
         return self._finish(tuple(applied))

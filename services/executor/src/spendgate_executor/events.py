@@ -338,7 +338,8 @@ def _delivery_context() -> tuple[EventConfig, httpx.Client]:
 
 def _retry_after(response: httpx.Response | None) -> float | None:
     value = response.headers.get("retry-after", "") if response is not None else ""
-    return float(value) if value.isdigit() else None
+    # isascii: str.isdigit() also accepts "²", which float() refuses; a subscriber's header is untrusted.
+    return float(value) if value.isascii() and value.isdigit() else None
 
 
 def deliver_event(event_id: str, url: str, attempt: int) -> str:

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 
 from spendgate_approvals.dependencies import DepsDep, PrincipalDep, QueueDep
+from spendgate_approvals.errors import COMMON_ERRORS, error_responses
 from spendgate_approvals.schemas import AccountId, ConfirmBody, RejectBody, blank_is_none
 from spendgate_core import approval
 from spendgate_core.deps import CoreDeps
@@ -18,7 +19,9 @@ from spendgate_core.views import draft_view
 
 CHANNEL: Channel = "rest"
 
-router = APIRouter(prefix="/v1/drafts", tags=["drafts"])
+router = APIRouter(
+    prefix="/v1/drafts", tags=["drafts"], responses=error_responses(*COMMON_ERRORS, 401, 403, 404, 422)
+)
 
 
 StatusFilter = Annotated[
@@ -60,7 +63,7 @@ def get_draft(draft_id: str, principal: PrincipalDep, deps: DepsDep) -> JSONResp
     return _draft_response(deps, approval.visible_draft(deps, principal, draft_id))
 
 
-@router.post("/{draft_id}/arm")
+@router.post("/{draft_id}/arm", responses=error_responses(409, 412, 428))
 def arm_draft(
     draft_id: str,
     principal: PrincipalDep,
@@ -80,7 +83,7 @@ def arm_draft(
     return JSONResponse(body, headers={"ETag": f'"{armed.draft.version}"', "Cache-Control": "no-store"})
 
 
-@router.post("/{draft_id}/confirm")
+@router.post("/{draft_id}/confirm", responses=error_responses(409))
 def confirm_draft(
     draft_id: str, body: ConfirmBody, principal: PrincipalDep, deps: DepsDep, queue: QueueDep
 ) -> JSONResponse:
@@ -96,7 +99,7 @@ def confirm_draft(
     return _draft_response(deps, draft)
 
 
-@router.post("/{draft_id}/reject")
+@router.post("/{draft_id}/reject", responses=error_responses(409))
 def reject_draft(draft_id: str, body: RejectBody, principal: PrincipalDep, deps: DepsDep) -> JSONResponse:
     draft = approval.reject(
         deps=deps, principal=principal, draft_id=draft_id, reason=body.reason, channel=CHANNEL
@@ -104,7 +107,7 @@ def reject_draft(draft_id: str, body: RejectBody, principal: PrincipalDep, deps:
     return _draft_response(deps, draft)
 
 
-@router.post("/{draft_id}/rollback", status_code=201)
+@router.post("/{draft_id}/rollback", status_code=201, responses=error_responses(409, 502))
 def rollback_draft(draft_id: str, principal: PrincipalDep, deps: DepsDep) -> JSONResponse:
     """Stage a `rollback` draft of an applied draft; it needs its own two-step approval."""
     rollback = approval.request_rollback(deps=deps, principal=principal, draft_id=draft_id)

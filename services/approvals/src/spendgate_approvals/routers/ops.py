@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from spendgate_approvals.dependencies import ResourcesDep
-from spendgate_approvals.errors import error_response
+from spendgate_approvals.errors import error_response, error_responses
 
 router = APIRouter(tags=["ops"])
 
@@ -18,7 +18,7 @@ async def healthz() -> dict[str, bool]:
     return {"ok": True}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=error_responses(503))
 def readyz(resources: ResourcesDep) -> JSONResponse:
     try:
         resources.redis.ping()
@@ -27,6 +27,10 @@ def readyz(resources: ResourcesDep) -> JSONResponse:
     return JSONResponse({"ok": True})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
 def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -13,10 +13,10 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, Depends, Request, Response
 
 from spendgate_approvals.dependencies import ResourcesDep
-from spendgate_approvals.errors import error_response
+from spendgate_approvals.errors import COMMON_ERRORS, error_response, error_responses
 from spendgate_approvals.slack.interactions import MalformedInteraction, parse_clicks
 
-router = APIRouter(prefix="/v1/slack", tags=["slack"])
+router = APIRouter(prefix="/v1/slack", tags=["slack"], responses=error_responses(*COMMON_ERRORS, 401, 404))
 
 
 async def _raw_body(request: Request) -> bytes:

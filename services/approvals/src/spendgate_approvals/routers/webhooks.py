@@ -15,13 +15,23 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from spendgate_approvals.dependencies import ResourcesDep
-from spendgate_approvals.errors import describe_validation, error_response, status_for
+from spendgate_approvals.errors import (
+    COMMON_ERRORS,
+    describe_validation,
+    error_response,
+    error_responses,
+    status_for,
+)
 from spendgate_approvals.webhooks.decisions import DecisionBody, decide
 from spendgate_approvals.webhooks.inbox import Busy, StoredResponse
 from spendgate_approvals.wiring import Resources
 from spendgate_core.errors import ConfigError, SpendgateError
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(
+    prefix="/v1/webhooks",
+    tags=["webhooks"],
+    responses=error_responses(*COMMON_ERRORS, 401, 403, 404, 409, 422),
+)
 
 
 async def _raw_body(request: Request) -> bytes:

@@ -63,7 +63,7 @@ def parse_clicks(body: bytes) -> list[Click]:
         form = parse_qs(body.decode("utf-8"), strict_parsing=True, max_num_fields=10)
         (raw,) = form["payload"]
         payload = json.loads(raw)
-    except (UnicodeDecodeError, ValueError, KeyError) as exc:
+    except (UnicodeDecodeError, ValueError, KeyError, RecursionError) as exc:  # deep nesting: RecursionError
         raise MalformedInteraction("the body must be a form with one JSON `payload` field") from exc
     if not isinstance(payload, dict) or payload.get("type") != "block_actions":
         return []
@@ -74,12 +74,14 @@ def parse_clicks(body: bytes) -> list[Click]:
     channel = _field(payload.get("channel"), "id") or _field(payload.get("container"), "channel_id")
     clicks = []
     for action in actions[:5]:
-        if not isinstance(action, dict) or action.get("action_id") not in ACTION_IDS:
+        action_id = action.get("action_id") if isinstance(action, dict) else None
+        # isinstance first: a list or object is unhashable, and `in` a frozenset would raise TypeError.
+        if not isinstance(action_id, str) or action_id not in ACTION_IDS:
             continue  # another app's element, or a future button we do not know
         clicks.append(
             Click(
                 user=_str(user.get("id"), "user id"),
-                action_id=str(action["action_id"]),
+                action_id=action_id,
                 draft_id=_str(action.get("value"), "button value"),
                 action_ts=_str(action.get("action_ts"), "action_ts"),
                 channel=channel,
