@@ -1,0 +1,1 @@
+"""spendgate benchmarks: gateway and executor measured against bare FastMCP and bare RQ in the same run."""
