@@ -3,43 +3,15 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from spendgate_adsim.app import create_app
-from tests.support.servers import serve_in_thread
+from tests.integration.adsim.conftest import READ, WRITE
 
-READ, WRITE = "read-token-for-tests", "write-token-for-tests"
+SEED = 7
 CAMPAIGN = "/v1/accounts/acc_us_001/campaigns/cmp_us_001"
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with serve_in_thread(create_app(seed=7, read_token=READ, write_token=WRITE)) as url:
-        yield url
-
-
-@pytest.fixture
-def sim(base_url: str) -> Iterator[httpx.Client]:
-    """An untokened client for /_sim; resets the sandbox before each test."""
-    with httpx.Client(base_url=base_url) as client:
-        client.post("/_sim/reset").raise_for_status()
-        yield client
-
-
-@pytest.fixture
-def reader(base_url: str, sim: httpx.Client) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {READ}"}) as client:
-        yield client
-
-
-@pytest.fixture
-def writer(base_url: str, sim: httpx.Client) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {WRITE}"}) as client:
-        yield client
 
 
 def assert_error(response: httpx.Response, status: int, code: str) -> None:

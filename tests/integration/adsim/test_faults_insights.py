@@ -3,38 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from spendgate_adsim.app import create_app
-from tests.support.servers import serve_in_thread
-
-READ, WRITE = "read-token-for-tests", "write-token-for-tests"
+SEED = 11
 CAMPAIGN = "/v1/accounts/acc_eu_002/campaigns/cmp_eu_001"
 INSIGHTS = "/v1/accounts/acc_eu_002/insights"
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    with serve_in_thread(create_app(seed=11, read_token=READ, write_token=WRITE)) as url:
-        yield url
-
-
-@pytest.fixture
-def sim(base_url: str) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url) as client:
-        client.post("/_sim/reset").raise_for_status()
-        yield client
-
-
-@pytest.fixture
-def writer(base_url: str, sim: httpx.Client) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {WRITE}"}) as client:
-        yield client
 
 
 def set_faults(sim: httpx.Client, **faults: Any) -> dict[str, Any]:
