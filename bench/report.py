@@ -85,6 +85,29 @@ def _n(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _line(
+    measure: str, ours: str = "", theirs: str = "", ratio: str = "", target: str = "", verdict: str = ""
+) -> list[str]:
+    return [measure, ours, theirs, ratio, target, verdict]
+
+
+def _throughput(measure: str, result: dict[str, Any], target: str, verdict: str) -> list[list[str]]:
+    """A calls/s row against the baseline, then the server CPU per call on both sides."""
+    g, b = result["gateway"], result["baseline"]
+    cpu_g, cpu_b = g["median_cpu_ms_per_call"], b["median_cpu_ms_per_call"]
+    return [
+        _line(
+            measure,
+            _n(g["median_calls_per_s"]),
+            _n(b["median_calls_per_s"]),
+            _n(result["ratio"]),
+            target,
+            verdict,
+        ),
+        _line("  server CPU ms per call", _n(cpu_g), _n(cpu_b), _n(ratio_of(cpu_b, cpu_g))),
+    ]
+
+
 def rows(results: dict[str, Any]) -> list[list[str]]:
     """[measure, spendgate, baseline, ratio, target, verdict] rows shared by the console table and README."""
     s = results["scenarios"]
@@ -92,148 +115,70 @@ def rows(results: dict[str, Any]) -> list[list[str]]:
     out: list[list[str]] = []
     reads = s.get("reads", {}).get("by_concurrency", {})
     for conc, r in reads.items():
-        g, b = r["gateway"], r["baseline"]
-        out.append(
-            [
-                f"get_account_snapshot calls/s, concurrency {conc}",
-                _n(g["median_calls_per_s"]),
-                _n(b["median_calls_per_s"]),
-                _n(r["ratio"]),
-                "≥ 0.7",
-                "met" if (r["ratio"] or 0) >= 0.7 else "MISSED",
-            ]
-        )
-        out.append(
-            [
-                "  server CPU ms per call",
-                _n(g["median_cpu_ms_per_call"]),
-                _n(b["median_cpu_ms_per_call"]),
-                _n(ratio_of(b["median_cpu_ms_per_call"], g["median_cpu_ms_per_call"])),
-                "",
-                "",
-            ]
-        )
+        met = "met" if (r["ratio"] or 0) >= 0.7 else "MISSED"
+        out += _throughput(f"get_account_snapshot calls/s, concurrency {conc}", r, "≥ 0.7", met)
     if reads:
         worst = max(reads.values(), key=lambda v: v.get("upstream_per_1000_calls") or 0)
-        out.append(
-            [
-                "  adsim requests per 1,000 snapshot calls",
-                f"{_n(worst.get('upstream_per_1000_calls'))} ({_n(worst.get('upstream_per_s'))}/s)",
-                "",
-                "",
-                "",
-                "",
-            ]
+        upstream = f"{_n(worst.get('upstream_per_1000_calls'))} ({_n(worst.get('upstream_per_s'))}/s)"
+        out.append(_line("  adsim requests per 1,000 snapshot calls", upstream))
+    if d := s.get("drafts"):
+        out += _throughput(
+            "propose_budget_change calls/s, concurrency 8", d, "≥ 0.4", verdict["gateway_propose_vs_fastmcp"]
         )
-    d = s.get("drafts")
-    if d:
-        g, b = d["gateway"], d["baseline"]
-        out.append(
-            [
-                "propose_budget_change calls/s, concurrency 8",
-                _n(g["median_calls_per_s"]),
-                _n(b["median_calls_per_s"]),
-                _n(d["ratio"]),
-                "≥ 0.4",
-                verdict["gateway_propose_vs_fastmcp"],
-            ]
-        )
-        out.append(
-            [
-                "  server CPU ms per call",
-                _n(g["median_cpu_ms_per_call"]),
-                _n(b["median_cpu_ms_per_call"]),
-                _n(ratio_of(b["median_cpu_ms_per_call"], g["median_cpu_ms_per_call"])),
-                "",
-                "",
-            ]
-        )
-    e = s.get("executor")
-    if e:
+    if e := s.get("executor"):
         m, cpu = e["median_jobs_per_s"], e["cpu_ms_per_apply"]
-        out.append(
-            [
+        ours, bare = cpu["executorx1"], cpu["barex1"]
+        out += [
+            _line(
                 "applies/s, 1 worker (bare: RQ SimpleWorker, 3 requests/job)",
                 _n(m["executorx1"]),
                 _n(m["barex1"]),
                 _n(e["ratio"]),
                 "≥ 0.6",
                 verdict["executor_vs_rq"],
-            ]
-        )
-        out.append(
-            [
+            ),
+            _line(
                 "  worker CPU ms per apply",
-                _n(cpu["executorx1"]["worker"]),
-                _n(cpu["barex1"]["worker"]),
-                _n(ratio_of(cpu["barex1"]["worker"], cpu["executorx1"]["worker"])),
-                "",
-                "",
-            ]
-        )
-        out.append(
-            [
-                "  redis-server CPU ms per apply",
-                _n(cpu["executorx1"]["redis"]),
-                _n(cpu["barex1"]["redis"]),
-                "",
-                "",
-                "",
-            ]
-        )
-        out.append(
-            [
+                _n(ours["worker"]),
+                _n(bare["worker"]),
+                _n(ratio_of(bare["worker"], ours["worker"])),
+            ),
+            _line("  redis-server CPU ms per apply", _n(ours["redis"]), _n(bare["redis"])),
+            _line(
                 "applies/s, 2 workers",
                 _n(m["executorx2"]),
                 _n(m["barex2"]),
                 _n(ratio_of(m["executorx2"], m["barex2"])),
-                "",
-                "",
-            ]
-        )
-        out.append(
-            [
+            ),
+            _line(
                 "  speed-up 1 → 2 workers",
                 _n(e["executor_speedup_2_workers"], "x"),
                 _n(e["bare_speedup_2_workers"], "x"),
-                "",
-                "",
-                "",
-            ]
-        )
-    lat = s.get("latency")
-    if lat:
-        out.append(
-            [
+            ),
+        ]
+    if lat := s.get("latency"):
+        out += [
+            _line(
                 "confirm → applied p50 ms (idle queue)",
                 _n(lat["p50_ms"]),
-                "",
-                "",
-                "≤ 50",
-                verdict["confirm_to_applied_p50_ms"],
-            ]
-        )
-        out.append(
-            [
+                target="≤ 50",
+                verdict=verdict["confirm_to_applied_p50_ms"],
+            ),
+            _line(
                 "confirm → applied p99 ms",
                 _n(lat["p99_ms"]),
-                "",
-                "",
-                "≤ 150",
-                verdict["confirm_to_applied_p99_ms"],
-            ]
-        )
-    g = s.get("gateway_scale")
-    if g:
+                target="≤ 150",
+                verdict=verdict["confirm_to_applied_p99_ms"],
+            ),
+        ]
+    if g := s.get("gateway_scale"):
+        one, two = g["1_process"]["median_calls_per_s"], g["2_processes"]["median_calls_per_s"]
         out.append(
-            [
+            _line(
                 f"snapshot calls/s via round-robin proxy, c={g['concurrency']}: 1 → 2 gateway processes",
-                f"{_n(g['1_process']['median_calls_per_s'])} → {_n(g['2_processes']['median_calls_per_s'])}",
-                "",
-                _n(g["speedup"], "x"),
-                "",
-                "",
-            ]
+                f"{_n(one)} → {_n(two)}",
+                ratio=_n(g["speedup"], "x"),
+            )
         )
     return out
 
