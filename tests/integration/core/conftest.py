@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
-from spendgate_core.bootstrap import adsim_reader, build_core, redis_client
 from spendgate_core.deps import CoreDeps
-from spendgate_core.settings import ReaderSettings
-from tests.support.stack import ADSIM_READ_TOKEN, World
 
 
 class RecordingQueue:
@@ -23,13 +18,9 @@ class RecordingQueue:
 
 
 @pytest.fixture
-def deps(world: World) -> Iterator[CoreDeps]:
-    settings = world.settings(ReaderSettings)
-    client = redis_client(settings)
-    reader = adsim_reader(settings, ADSIM_READ_TOKEN)
-    yield build_core(settings, client=client, reader=reader)
-    reader.close()
-    client.close()
+def deps(core: CoreDeps) -> CoreDeps:
+    """The shared `core` wiring (tests/integration/conftest.py), under the name these tests use."""
+    return core
 
 
 @pytest.fixture
