@@ -54,7 +54,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-dir", type=Path, default=report.RESULTS, help="where the JSON goes")
     parser.add_argument("--rounds", type=int, help="override the rounds per comparison (and executor rounds)")
     parser.add_argument("--seconds", type=float, help="override the measured seconds per side per round")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="sample every service with py-spy into this directory (collapsed stacks; skews the numbers)",
+    )
     args = parser.parse_args(argv)
+    if args.profile is not None:
+        os.environ["SPENDGATE_BENCH_PROFILE"] = str(args.profile.resolve())
     plan = QUICK if args.quick else FULL
     if args.rounds is not None:
         plan = dataclasses.replace(

@@ -21,6 +21,14 @@ REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
+
+def profile_dir() -> Path | None:
+    """Set by `python -m bench --profile DIR`: every spendgate service is then sampled by py-spy (numbers
+    taken while profiling are skewed by the sampler and are not for the README)."""
+    value = os.environ.get("SPENDGATE_BENCH_PROFILE")
+    return Path(value) if value else None
+
+
 # Limits high enough that no bench draft is refused for policy reasons; max_pending_drafts at its maximum.
 BENCH_POLICY = """
 [defaults]
@@ -91,6 +99,7 @@ class Fleet:
     services: list[Service] = field(default_factory=list)
     redis: list[RedisServer] = field(default_factory=list)
     memory: dict[str, float] = field(default_factory=dict)
+    profilers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def spawn(self, name: str, args: Sequence[str], *, env: Mapping[str, str]) -> Service:
         log_path = self.workdir / "logs" / f"{name}.log"
@@ -104,7 +113,23 @@ class Fleet:
         return service
 
     def python(self, name: str, module: str, *args: str, env: Mapping[str, str]) -> Service:
-        return self.spawn(name, [PYTHON, "-m", module, *args], env=env)
+        service = self.spawn(name, [PYTHON, "-m", module, *args], env=env)
+        into = profile_dir()
+        if into is not None and module.startswith(("spendgate_", "bench.")):
+            self._attach_profiler(service, into)
+        return service
+
+    def _attach_profiler(self, service: Service, into: Path) -> None:
+        """py-spy samples the service by PID (so its CPU and RSS stay the service's own) until it exits;
+        the collapsed stacks land in `into`, one file per process."""
+        into.mkdir(parents=True, exist_ok=True)
+        out = into / f"{service.name}-{service.pid}.txt"
+        args = ["py-spy", "record", "--pid", str(service.pid), "--rate", "250", "--format", "raw", "--gil"]
+        log = (self.workdir / "logs" / f"py-spy-{service.name}-{service.pid}.log").open("wb")
+        with log:
+            self.profilers.append(
+                subprocess.Popen([*args, "--output", str(out), "--nonblocking"], stdout=log, stderr=log)
+            )
 
     def start_redis(self, name: str = "redis") -> RedisServer:
         server = RedisServer(self.workdir / name)
@@ -128,6 +153,11 @@ class Fleet:
             if server.proc is not None and server.proc.poll() is None:
                 self.record("redis-server", peak_rss_mib(server.proc.pid))
             server.stop()
+        for profiler in self.profilers:  # each writes its file and exits once its process has gone
+            try:
+                profiler.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                stop(profiler, grace=5)
 
 
 @dataclass(frozen=True)
