@@ -13,9 +13,18 @@ from typing import Any, cast
 import pytest
 import redis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from spendgate_core.clock import SystemClock
-from spendgate_core.ledger import GENESIS_HASH, Ledger, LedgerCorruptError, RedisLedger
+from spendgate_core.ledger import (
+    GENESIS_HASH,
+    EntryRequest,
+    Ledger,
+    LedgerCorruptError,
+    LedgerEntry,
+    RedisLedger,
+)
 from spendgate_core.signing import LedgerSigner, generate_key_file, load_signing_key
 
 SIGNER = LedgerSigner(Ed25519PrivateKey.generate())
@@ -111,6 +120,72 @@ def test_append_refuses_bad_input(ledger: Ledger, action: str, details: dict[str
     assert ledger.verify().entries == 0
     ledger.append(actor="claude", action="read")  # nothing half-written got in the way
     assert ledger.verify().ok
+
+
+def test_append_many_chains_a_batch_in_order(redis_client: redis.Redis) -> None:
+    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock())
+    ledger.append(actor="claude", action="read")
+    batch = ledger.append_many(
+        [
+            EntryRequest("claude", "read", "acc-1", None, {"tool": "get_account_snapshot"}),
+            EntryRequest("claude", "read", None, None, {"tool": "list_accounts"}),
+            EntryRequest("cursor", "draft", "acc-2", "drf_1", {"kind": "budget_change"}),
+            EntryRequest("claude", "read", "acc-1", None, {"tool": "query_entities"}),
+        ]
+    )
+    assert [e.seq for e in batch] == [2, 3, 4, 5]
+    assert [e.prev_hash for e in batch[1:]] == [e.hash for e in batch[:-1]]
+    assert ledger.latest(limit=4) == list(reversed(batch))
+    assert [e.seq for e in ledger.latest(account_id="acc-1")] == [5, 2]
+    assert [e.seq for e in ledger.latest(account_id="acc-2")] == [4]
+    assert ledger.verify().model_dump() == {"ok": True, "entries": 5, "first_bad": None, "reason": None}
+
+
+def test_a_refused_request_leaves_the_rest_of_its_batch_stored(redis_client: redis.Redis) -> None:
+    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock())
+    with pytest.raises(ValueError, match="not representable"):
+        ledger.append_many(
+            [
+                EntryRequest("claude", "read", "acc-1", None, {"n": 1}),
+                EntryRequest("claude", "read", "acc-1", None, {"n": float("nan")}),
+                EntryRequest("claude", "read", "acc-1", None, {"n": 3}),
+            ]
+        )
+    assert [e.details["n"] for e in ledger.export()] == [1, 3]
+    assert ledger.verify().ok
+
+
+def test_an_unknown_action_refuses_the_whole_batch_up_front(redis_client: redis.Redis) -> None:
+    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock())
+    with pytest.raises(ValueError, match="unknown ledger action"):
+        ledger.append_many([EntryRequest("claude", "read"), EntryRequest("claude", "approve_everything")])
+    assert ledger.verify().entries == 0
+
+
+_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(st.characters(exclude_categories=("Cs",)), max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    details=st.dictionaries(st.text(max_size=8), _JSON, max_size=5), actor=st.text(min_size=1, max_size=30)
+)
+def test_stored_text_is_the_canonical_form_of_what_verify_parses(
+    redis_client: redis.Redis, details: dict[str, Any], actor: str
+) -> None:
+    """Entries are built as plain JSON for speed; verify parses them into the model and re-serialises."""
+    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock(), namespace="prop")
+    entry = ledger.append(actor=actor, action="read", account_id="acc-1", details=details)
+    stored = cast(bytes, redis_client.lindex("prop:ledger:entries", entry.seq - 1)).decode("utf-8")
+    assert LedgerEntry.model_validate_json(stored).canonical() == stored
+    assert LedgerEntry.model_validate_json(stored) == entry
 
 
 def test_naive_clock_is_refused(redis_client: redis.Redis) -> None:

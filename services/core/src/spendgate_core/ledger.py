@@ -50,7 +50,8 @@ import json
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
@@ -84,6 +85,7 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 MAX_LIMIT = 1000
 
 _BATCH = 500
+_MAX_GROUP = 200  # entries per group commit: one script call, well under Lua's unpack limit
 _MAX_ATTEMPTS = 100
 _BACKOFF_BASE_S = 0.001
 _BACKOFF_CAP_S = 0.05
@@ -294,10 +296,11 @@ class ChainChecker:
         return VerifyReport(ok=True, entries=count)
 
 
-# Compare-and-set append. Appends only if the head is the one the entry was built on and the list is as
-# long as that head says, so the chain never forks and never grows on top of tampered storage.
-# KEYS: entries, head[, account index].
-# ARGV: expected head ('' = none), expected length, entry, new head, seq.
+# Compare-and-set append of a batch of entries. Appends only if the head is the one the batch was built on
+# and the list is as long as that head says, so the chain never forks and never grows on top of tampered
+# storage.
+# KEYS: entries, head, then one account index per entry that has an account (in entry order).
+# ARGV: expected head ('' = none), expected length, new head, n, the n entries, then one seq per index key.
 # Returns {1, ''} on success, {0, current head} when another writer won, {-1, length} on a length mismatch.
 _APPEND_LUA = """
 local head = redis.call('GET', KEYS[2]) or ''
@@ -308,13 +311,46 @@ local length = redis.call('LLEN', KEYS[1])
 if length ~= tonumber(ARGV[2]) then
   return {-1, tostring(length)}
 end
-redis.call('RPUSH', KEYS[1], ARGV[3])
-redis.call('SET', KEYS[2], ARGV[4])
-if #KEYS == 3 then
-  redis.call('RPUSH', KEYS[3], ARGV[5])
+local n = tonumber(ARGV[4])
+redis.call('RPUSH', KEYS[1], unpack(ARGV, 5, 4 + n))
+redis.call('SET', KEYS[2], ARGV[3])
+for i = 3, #KEYS do
+  redis.call('RPUSH', KEYS[i], ARGV[4 + n + i - 2])
 end
 return {1, ''}
 """
+
+
+@dataclass(frozen=True)
+class EntryRequest:
+    """What a caller asks the ledger to record; `seq`, `ts`, the hashes and the signature are the ledger's."""
+
+    actor: str
+    action: str
+    account_id: str | None = None
+    draft_id: str | None = None
+    details: Mapping[str, JsonValue] = field(default_factory=dict)
+
+
+class _Waiter:
+    """One request of a batch, and its outcome once the batch has been committed."""
+
+    __slots__ = ("entry", "error", "request")
+
+    def __init__(self, request: EntryRequest) -> None:
+        self.request = request
+        self.entry: LedgerEntry | None = None
+        self.error: BaseException | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.entry is not None or self.error is not None
+
+    def outcome(self) -> LedgerEntry:
+        if self.error is not None:
+            raise self.error
+        assert self.entry is not None
+        return self.entry
 
 
 class RedisLedger:
@@ -322,6 +358,9 @@ class RedisLedger:
 
     `redis` must return bytes (the default, `decode_responses=False`): verify has to be able to read
     storage that someone corrupted into invalid UTF-8.
+
+    `append_many` is the group commit: a batch costs one round trip and one checkpoint signature however
+    many entries it holds (the gateway batches the read entries of concurrent tool calls).
     """
 
     def __init__(
@@ -355,91 +394,144 @@ class RedisLedger:
         draft_id: str | None = None,
         details: Mapping[str, JsonValue] | None = None,
     ) -> LedgerEntry:
-        if action not in ACTIONS:
-            raise ValueError(f"unknown ledger action {action!r}; expected one of {sorted(ACTIONS)}")
-        details_dict = dict(details or {})
-        keys = [self._entries_key, self._head_key]
-        if account_id is not None:
-            keys.append(self._account_prefix + account_id)
-        with self._append_lock:
-            return self._append_locked(keys, actor, action, account_id, draft_id, details_dict)
+        request = EntryRequest(actor, action, account_id, draft_id, dict(details or {}))
+        return self.append_many([request])[0]
 
-    def _append_locked(
-        self,
-        keys: list[str],
-        actor: str,
-        action: str,
-        account_id: str | None,
-        draft_id: str | None,
-        details_dict: dict[str, JsonValue],
-    ) -> LedgerEntry:
-        head_raw = self._head_hint
-        for attempt in range(_MAX_ATTEMPTS):
-            seq, prev_hash = self._parse_head(head_raw)
-            entry = self._build(seq + 1, prev_hash, actor, action, account_id, draft_id, details_dict)
-            new_head = canonical_json(
-                {
-                    "hash": entry.hash,
-                    "seq": entry.seq,
-                    "sig": self._signer.sign(_checkpoint_message(entry.seq, entry.hash)),
-                }
-            )
-            status, payload = self._run_append(keys, [head_raw, seq, entry.canonical(), new_head, entry.seq])
-            if status == 1:
-                self._head_hint = new_head
-                LEDGER_ENTRIES.labels(action).inc()
-                return entry
-            if status == -1:
-                raise LedgerCorruptError(
-                    f"ledger storage holds {payload} entries but its checkpoint says {seq}; "
-                    "refusing to extend it (run spendgate audit verify)"
+    def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
+        """Append every request, in order, and return the entries.
+
+        Raises the first request's error (ValueError for an unknown action or details that are not JSON)
+        after the others have been stored.
+        """
+        for request in requests:
+            if request.action not in ACTIONS:
+                raise ValueError(
+                    f"unknown ledger action {request.action!r}; expected one of {sorted(ACTIONS)}"
                 )
-            head_raw = payload
-            self._head_hint = payload
-            # The first miss is usually just a stale hint, so retry at once; later misses mean real
-            # contention, and full jitter spreads the writers out.
-            if attempt:
-                time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
-        raise LedgerContentionError(
-            f"ledger append lost to concurrent writers {_MAX_ATTEMPTS} times; retry later"
-        )
+        waiters = [_Waiter(r) for r in requests]
+        with self._append_lock:
+            for start in range(0, len(waiters), _MAX_GROUP):
+                self._commit(waiters[start : start + _MAX_GROUP])
+        return [w.outcome() for w in waiters]
 
-    def _build(
-        self,
-        seq: int,
-        prev_hash: str,
-        actor: str,
-        action: str,
-        account_id: str | None,
-        draft_id: str | None,
-        details: dict[str, JsonValue],
-    ) -> LedgerEntry:
-        unsigned = LedgerEntry(
-            seq=seq,
-            ts=self._clock.now(),
-            actor=actor,
-            action=action,
-            account_id=account_id,
-            draft_id=draft_id,
-            details=details,
-            prev_hash=prev_hash,
-            hash="",
-            sig="",
-        )
+    def _commit(self, batch: list[_Waiter]) -> None:
+        """Store `batch` in one compare-and-set, rebuilt after a lost race; every waiter gets an outcome."""
         try:
-            hash_ = unsigned.computed_hash()
-        except ValueError as exc:  # NaN, infinity or lone surrogates: not representable as JSON/UTF-8
-            raise ValueError(f"ledger entry is not representable as JSON: {exc}") from None
-        return unsigned.model_copy(update={"hash": hash_, "sig": self._signer.sign(hash_.encode("ascii"))})
+            head_raw = self._head_hint
+            for attempt in range(_MAX_ATTEMPTS):
+                seq, prev_hash = self._parse_head(head_raw)
+                built = self._build_chain(batch, seq, prev_hash)
+                if not built:
+                    return  # every request of the batch was refused while building
+                status, payload = self._run_append(built, head_raw, seq)
+                if status == 1:
+                    for waiter, entry, _ in built:
+                        waiter.entry = entry
+                        LEDGER_ENTRIES.labels(entry.action).inc()
+                    return
+                if status == -1:
+                    raise LedgerCorruptError(
+                        f"ledger storage holds {payload} entries but its checkpoint says {seq}; "
+                        "refusing to extend it (run spendgate audit verify)"
+                    )
+                head_raw = payload
+                self._head_hint = payload
+                # The first miss is usually just a stale hint, so retry at once; later misses mean real
+                # contention, and full jitter spreads the writers out.
+                if attempt:
+                    time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
+            raise LedgerContentionError(
+                f"ledger append lost to concurrent writers {_MAX_ATTEMPTS} times; retry later"
+            )
+        except BaseException as exc:
+            for waiter in batch:
+                if not waiter.done:
+                    waiter.error = exc
+            if not isinstance(exc, Exception):
+                raise
 
-    def _run_append(self, keys: list[str], args: list[str | int]) -> tuple[int, str]:
+    def _build_chain(
+        self, batch: list[_Waiter], seq: int, prev_hash: str
+    ) -> list[tuple[_Waiter, LedgerEntry, str]]:
+        """The batch's entries chained after (`seq`, `prev_hash`), each with its stored text. A request
+        that cannot be represented gets its error and is left out; the rest still chain."""
+        built = []
+        for waiter in batch:
+            if waiter.done:
+                continue
+            try:
+                entry, text = self._build(seq + 1, prev_hash, waiter.request)
+            except ValueError as exc:
+                waiter.error = exc
+                continue
+            built.append((waiter, entry, text))
+            seq, prev_hash = entry.seq, entry.hash
+        return built
+
+    def _run_append(
+        self, built: list[tuple[_Waiter, LedgerEntry, str]], head_raw: str, seq: int
+    ) -> tuple[int, str]:
+        last = built[-1][1]
+        new_head = canonical_json(
+            {
+                "hash": last.hash,
+                "seq": last.seq,
+                "sig": self._signer.sign(_checkpoint_message(last.seq, last.hash)),
+            }
+        )
+        keys = [self._entries_key, self._head_key]
+        index_seqs: list[int] = []
+        for _, entry, _ in built:
+            if entry.account_id is not None:
+                keys.append(self._account_prefix + entry.account_id)
+                index_seqs.append(entry.seq)
+        args: list[str | int] = [
+            head_raw,
+            seq,
+            new_head,
+            len(built),
+            *(text for _, _, text in built),
+            *index_seqs,
+        ]
         status, payload = cast(list[Any], self._append_script(keys=keys, args=args))
         try:
-            return int(status), _text(payload)
+            result = int(status), _text(payload)
         except UnicodeDecodeError:
             raise LedgerCorruptError(
                 "the ledger checkpoint is unreadable (run spendgate audit verify)"
             ) from None
+        if result[0] == 1:
+            self._head_hint = new_head
+        return result
+
+    def _build(self, seq: int, prev_hash: str, request: EntryRequest) -> tuple[LedgerEntry, str]:
+        """The signed entry and its stored text. Built as plain JSON rather than through the model: this
+        runs for every read call. The text is what `LedgerEntry.canonical()` gives for the parsed entry
+        (property-tested), so verify() sees exactly the form it expects."""
+        now = self._clock.now()
+        details = dict(request.details)
+        body: dict[str, Any] = {
+            "seq": seq,
+            "ts": format_ts(now),
+            "actor": request.actor,
+            "action": request.action,
+            "account_id": request.account_id,
+            "draft_id": request.draft_id,
+            "details": details,
+            "prev_hash": prev_hash,
+        }
+        try:
+            hash_ = hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+        except (TypeError, ValueError) as exc:  # NaN, infinity, lone surrogates, non-JSON values
+            raise ValueError(f"ledger entry is not representable as JSON: {exc}") from None
+        sig = self._signer.sign(hash_.encode("ascii"))
+        text = canonical_json({**body, "hash": hash_, "sig": sig})
+        entry = LedgerEntry.model_construct(
+            **{**body, "ts": now.astimezone(UTC)},
+            hash=hash_,
+            sig=sig,
+        )
+        return entry, text
 
     @staticmethod
     def _parse_head(head_raw: str) -> tuple[int, str]:
