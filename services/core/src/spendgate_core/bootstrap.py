@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import redis
+import redis.asyncio
 
 from spendgate_core.clock import Clock, SystemClock
 from spendgate_core.deps import CoreDeps
@@ -18,6 +19,13 @@ from spendgate_core.store import RedisDraftStore
 
 def redis_client(settings: CoreSettings) -> redis.Redis:
     return redis.Redis.from_url(
+        str(settings.redis_url), socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+    )
+
+
+def async_redis_client(settings: CoreSettings) -> redis.asyncio.Redis:
+    """For code on an event loop (the gateway's read tools); same timeouts as `redis_client`."""
+    return redis.asyncio.Redis.from_url(
         str(settings.redis_url), socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
     )
 

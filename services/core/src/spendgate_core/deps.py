@@ -29,6 +29,11 @@ class AccountCatalog:
         self._loaded_at = float("-inf")
         self._accounts: dict[str, Account] = {}
 
+    @property
+    def fresh(self) -> bool:
+        """Whether `all()` and `get()` will answer from memory, without a platform request."""
+        return time.monotonic() - self._loaded_at <= self._ttl
+
     def all(self) -> list[Account]:
         with self._lock:
             if time.monotonic() - self._loaded_at > self._ttl:

@@ -162,6 +162,17 @@ class VerifyReport(BaseModel):
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class EntryRequest:
+    """What a caller asks the ledger to record; `seq`, `ts`, the hashes and the signature are the ledger's."""
+
+    actor: str
+    action: str
+    account_id: str | None = None
+    draft_id: str | None = None
+    details: Mapping[str, JsonValue] = field(default_factory=dict)
+
+
 class Ledger(Protocol):
     def append(
         self,
@@ -173,6 +184,10 @@ class Ledger(Protocol):
         details: Mapping[str, JsonValue] | None = None,
     ) -> LedgerEntry:
         """Append one signed entry and return it; ValueError for an action not in ACTIONS."""
+        ...
+
+    def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
+        """Append a batch in order, as one group commit; raises the first request's error."""
         ...
 
     def latest(self, *, account_id: str | None = None, limit: int = 50) -> list[LedgerEntry]:
@@ -321,36 +336,14 @@ return {1, ''}
 """
 
 
-@dataclass(frozen=True)
-class EntryRequest:
-    """What a caller asks the ledger to record; `seq`, `ts`, the hashes and the signature are the ledger's."""
-
-    actor: str
-    action: str
-    account_id: str | None = None
-    draft_id: str | None = None
-    details: Mapping[str, JsonValue] = field(default_factory=dict)
-
-
-class _Waiter:
-    """One request of a batch, and its outcome once the batch has been committed."""
-
-    __slots__ = ("entry", "error", "request")
-
-    def __init__(self, request: EntryRequest) -> None:
-        self.request = request
-        self.entry: LedgerEntry | None = None
-        self.error: BaseException | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.entry is not None or self.error is not None
-
-    def outcome(self) -> LedgerEntry:
-        if self.error is not None:
-            raise self.error
-        assert self.entry is not None
-        return self.entry
+def _check(request: EntryRequest) -> None:
+    """Refuse what could never be stored, before anything of its batch is written."""
+    if request.action not in ACTIONS:
+        raise ValueError(f"unknown ledger action {request.action!r}; expected one of {sorted(ACTIONS)}")
+    try:
+        canonical_json([request.actor, request.account_id, request.draft_id, dict(request.details)]).encode()
+    except (TypeError, ValueError) as exc:  # NaN, infinity, lone surrogates, non-JSON values
+        raise ValueError(f"ledger entry is not representable as JSON: {exc}") from None
 
 
 class RedisLedger:
@@ -398,90 +391,56 @@ class RedisLedger:
         return self.append_many([request])[0]
 
     def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
-        """Append every request, in order, and return the entries.
+        """Append every request, in order, and return the entries: all of them or, on any error, none.
 
-        Raises the first request's error (ValueError for an unknown action or details that are not JSON)
-        after the others have been stored.
+        ValueError for an unknown action or details that are not representable as JSON, before anything
+        is written.
         """
         for request in requests:
-            if request.action not in ACTIONS:
-                raise ValueError(
-                    f"unknown ledger action {request.action!r}; expected one of {sorted(ACTIONS)}"
-                )
-        waiters = [_Waiter(r) for r in requests]
+            _check(request)
+        entries: list[LedgerEntry] = []
         with self._append_lock:
-            for start in range(0, len(waiters), _MAX_GROUP):
-                self._commit(waiters[start : start + _MAX_GROUP])
-        return [w.outcome() for w in waiters]
+            for start in range(0, len(requests), _MAX_GROUP):
+                entries += self._commit(requests[start : start + _MAX_GROUP])
+        return entries
 
-    def _commit(self, batch: list[_Waiter]) -> None:
-        """Store `batch` in one compare-and-set, rebuilt after a lost race; every waiter gets an outcome."""
-        try:
-            head_raw = self._head_hint
-            for attempt in range(_MAX_ATTEMPTS):
-                seq, prev_hash = self._parse_head(head_raw)
-                built = self._build_chain(batch, seq, prev_hash)
-                if not built:
-                    return  # every request of the batch was refused while building
-                status, payload = self._run_append(built, head_raw, seq)
-                if status == 1:
-                    for waiter, entry, _ in built:
-                        waiter.entry = entry
-                        LEDGER_ENTRIES.labels(entry.action).inc()
-                    return
-                if status == -1:
-                    raise LedgerCorruptError(
-                        f"ledger storage holds {payload} entries but its checkpoint says {seq}; "
-                        "refusing to extend it (run spendgate audit verify)"
-                    )
-                head_raw = payload
-                self._head_hint = payload
-                # The first miss is usually just a stale hint, so retry at once; later misses mean real
-                # contention, and full jitter spreads the writers out.
-                if attempt:
-                    time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
-            raise LedgerContentionError(
-                f"ledger append lost to concurrent writers {_MAX_ATTEMPTS} times; retry later"
-            )
-        except BaseException as exc:
-            for waiter in batch:
-                if not waiter.done:
-                    waiter.error = exc
-            if not isinstance(exc, Exception):
-                raise
-
-    def _build_chain(
-        self, batch: list[_Waiter], seq: int, prev_hash: str
-    ) -> list[tuple[_Waiter, LedgerEntry, str]]:
-        """The batch's entries chained after (`seq`, `prev_hash`), each with its stored text. A request
-        that cannot be represented gets its error and is left out; the rest still chain."""
-        built = []
-        for waiter in batch:
-            if waiter.done:
-                continue
-            try:
-                entry, text = self._build(seq + 1, prev_hash, waiter.request)
-            except ValueError as exc:
-                waiter.error = exc
-                continue
-            built.append((waiter, entry, text))
-            seq, prev_hash = entry.seq, entry.hash
-        return built
-
-    def _run_append(
-        self, built: list[tuple[_Waiter, LedgerEntry, str]], head_raw: str, seq: int
-    ) -> tuple[int, str]:
-        last = built[-1][1]
-        new_head = canonical_json(
-            {
-                "hash": last.hash,
-                "seq": last.seq,
-                "sig": self._signer.sign(_checkpoint_message(last.seq, last.hash)),
-            }
+    def _commit(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
+        """One compare-and-set for the whole batch, rebuilt on top of the new head after a lost race."""
+        head_raw = self._head_hint
+        for attempt in range(_MAX_ATTEMPTS):
+            seq, prev_hash = self._parse_head(head_raw)
+            built: list[tuple[LedgerEntry, str]] = []
+            for request in requests:
+                entry, text = self._build(seq + 1 + len(built), prev_hash, request)
+                built.append((entry, text))
+                prev_hash = entry.hash
+            status, payload = self._run_append(built, head_raw, seq)
+            if status == 1:
+                for entry, _ in built:
+                    LEDGER_ENTRIES.labels(entry.action).inc()
+                return [entry for entry, _ in built]
+            if status == -1:
+                raise LedgerCorruptError(
+                    f"ledger storage holds {payload} entries but its checkpoint says {seq}; "
+                    "refusing to extend it (run spendgate audit verify)"
+                )
+            head_raw = payload
+            self._head_hint = payload
+            # The first miss is usually just a stale hint, so retry at once; later misses mean real
+            # contention, and full jitter spreads the writers out.
+            if attempt:
+                time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
+        raise LedgerContentionError(
+            f"ledger append lost to concurrent writers {_MAX_ATTEMPTS} times; retry later"
         )
+
+    def _run_append(self, built: list[tuple[LedgerEntry, str]], head_raw: str, seq: int) -> tuple[int, str]:
+        last = built[-1][0]
+        signature = self._signer.sign(_checkpoint_message(last.seq, last.hash))
+        new_head = canonical_json({"hash": last.hash, "seq": last.seq, "sig": signature})
         keys = [self._entries_key, self._head_key]
         index_seqs: list[int] = []
-        for _, entry, _ in built:
+        for entry, _ in built:
             if entry.account_id is not None:
                 keys.append(self._account_prefix + entry.account_id)
                 index_seqs.append(entry.seq)
@@ -490,7 +449,7 @@ class RedisLedger:
             seq,
             new_head,
             len(built),
-            *(text for _, _, text in built),
+            *(text for _, text in built),
             *index_seqs,
         ]
         status, payload = cast(list[Any], self._append_script(keys=keys, args=args))

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import redis
+import redis.asyncio
 from redis.client import Pipeline
 
 from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, SpendgateError, VersionConflict
@@ -51,6 +52,24 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _open_key(namespace: str, account_id: str) -> str:
+    return f"{namespace}:open:{account_id}"
+
+
+def _envelope_key(namespace: str, account_id: str) -> str:
+    return f"{namespace}:envelope:{account_id}"
+
+
+def _envelope_window(now: datetime) -> tuple[str, str]:
+    """ZRANGEBYSCORE bounds of the rolling 24h window: reservations made after now - 24h."""
+    return f"({_ms(now - timedelta(hours=24))}", "+inf"
+
+
+def _envelope_total(members: builtins.list[Any]) -> int:
+    """Members are `{draft_id}:{amount}`; their amounts add up to what the window has used."""
+    return sum(int(_text(m).rsplit(":", 1)[1]) for m in members)
+
+
 class RedisDraftStore:
     def __init__(self, client: redis.Redis, *, namespace: str = "sg") -> None:
         self._r = client
@@ -64,7 +83,7 @@ class RedisDraftStore:
         return f"{self._ns}:lock:{field_key}"
 
     def _open_key(self, account_id: str) -> str:
-        return f"{self._ns}:open:{account_id}"
+        return _open_key(self._ns, account_id)
 
     def _status_key(self, status: DraftStatus) -> str:
         return f"{self._ns}:drafts:status:{status.value}"
@@ -79,7 +98,7 @@ class RedisDraftStore:
         return f"{self._ns}:drafts:expiry"  # open drafts by expires_at, so the sweep finds the due ones
 
     def _envelope_key(self, account_id: str) -> str:
-        return f"{self._ns}:envelope:{account_id}"
+        return _envelope_key(self._ns, account_id)
 
     # writes -----------------------------------------------------------------------------------------
     def create(self, draft: Draft, *, max_pending: int) -> None:
@@ -263,9 +282,7 @@ class RedisDraftStore:
 
     @staticmethod
     def _envelope_sum(client: redis.Redis | Pipeline, key: str, *, now: datetime) -> int:
-        since = _ms(now - timedelta(hours=24))
-        members = client.zrangebyscore(key, f"({since}", "+inf")
-        return sum(int(_text(m).rsplit(":", 1)[1]) for m in members)
+        return _envelope_total(client.zrangebyscore(key, *_envelope_window(now)))
 
     # plumbing ---------------------------------------------------------------------------------------
     def _transact(self, attempt: Callable[[Pipeline], None]) -> None:
@@ -277,3 +294,20 @@ class RedisDraftStore:
                 except redis.WatchError:
                     continue
         raise SpendgateError("the draft store is too contended right now; try again")
+
+
+class AccountCounters:
+    """What every account snapshot shows from the store (envelope used, pending drafts), read in one round
+    trip on an asyncio client, so the gateway's read tools never block their event loop on Redis."""
+
+    def __init__(self, client: redis.asyncio.Redis, *, namespace: str = "sg") -> None:
+        self._r = client
+        self._ns = namespace
+
+    async def read(self, account_id: str, *, now: datetime) -> tuple[int, int]:
+        """`(envelope_used, open_count)` of the account, as `RedisDraftStore` would answer them."""
+        async with self._r.pipeline(transaction=False) as pipe:
+            pipe.zrangebyscore(_envelope_key(self._ns, account_id), *_envelope_window(now))
+            pipe.scard(_open_key(self._ns, account_id))
+            members, pending = await pipe.execute()
+        return _envelope_total(members), int(pending)

@@ -4,6 +4,9 @@ However many read calls arrive, each distinct platform read (campaign list, one 
 query) goes upstream at most once per TTL: concurrent misses on one key wait for a single request
 (single flight), and refusals (unknown ids, an unreachable platform) are remembered for the TTL too, so
 a failing platform is not hammered. Draft tools never use this: they must record the live `before`.
+
+The async methods serve a fresh entry on the event loop and send only misses to a worker thread, so the
+hot path of an async read tool costs no thread hop and a slow platform never blocks the loop.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar, cast
+
+import anyio.to_thread
 
 from spendgate_core.errors import NotFound, UpstreamError
 from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow, PlatformReader
@@ -68,6 +73,29 @@ class CachedReader:
             ),
         )
 
+    async def alist_accounts(self) -> list[Account]:
+        return await self._acached(("accounts",), self._reader.list_accounts)
+
+    async def alist_campaigns(self, account_id: str) -> list[Campaign]:
+        return await self._acached(("campaigns", account_id), lambda: self._reader.list_campaigns(account_id))
+
+    async def ainsights(
+        self, account_id: str, *, campaign_id: str | None, since: date, until: date, granularity: Granularity
+    ) -> list[PerformanceRow]:
+        return await self._acached(
+            ("insights", account_id, campaign_id, since, until, granularity),
+            lambda: self._reader.insights(
+                account_id, campaign_id=campaign_id, since=since, until=until, granularity=granularity
+            ),
+        )
+
+    async def _acached(self, key: Hashable, load: Callable[[], T]) -> T:
+        with self._lock:
+            entry = self._fresh(key) if self._ttl > 0 else None
+        if entry is None:
+            return await anyio.to_thread.run_sync(self._cached, key, load)
+        return cast(T, self._unwrap(entry))
+
     def _fresh(self, key: Hashable) -> _Entry | None:
         entry = self._entries.get(key)
         if entry is not None and self._now() - entry.at < self._ttl:
@@ -89,10 +117,14 @@ class CachedReader:
                     entry = self._load(key, load)
             with self._lock:
                 self._loading.pop(key, None)
+        return cast(T, self._unwrap(entry))
+
+    @staticmethod
+    def _unwrap(entry: _Entry) -> Any:
         if entry.error is not None:
             # A copy: the same exception object raised in several threads at once would share a traceback.
             raise copy.copy(entry.error)
-        return cast(T, entry.value)
+        return entry.value
 
     def _load(self, key: Hashable, load: Callable[[], T]) -> _Entry:
         try:

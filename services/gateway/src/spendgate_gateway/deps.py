@@ -2,34 +2,58 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import anyio.to_thread
 import redis
 from pydantic import JsonValue
 
 from spendgate_core.deps import CoreDeps
-from spendgate_core.platforms.reader import PlatformReader
+from spendgate_core.ledger import EntryRequest
+from spendgate_core.platforms.reader import Account
 from spendgate_core.principals import Principal, PrincipalDirectory
+from spendgate_core.store import AccountCounters
+from spendgate_gateway.audit import ReadAudit
 from spendgate_gateway.auth import current_principal
+from spendgate_gateway.cache import CachedReader
+from spendgate_gateway.reads import CampaignRows
 
 
 @dataclass(frozen=True)
 class GatewayDeps:
-    """`core.reader` is live (draft tools record `before` from it); `reads` is the cached reader."""
+    """`core.reader` is live (draft tools record `before` from it); `reads` is the cached reader.
+
+    Read tools are async: they answer from the cache and `counters` on the event loop and ledger through
+    `audit`'s group commit; anything that may block (a cache miss, a store query) goes to a worker thread.
+    """
 
     core: CoreDeps
-    reads: PlatformReader
+    reads: CachedReader
     directory: PrincipalDirectory
     redis_client: redis.Redis
+    counters: AccountCounters
     principals_file: Path
+    audit: ReadAudit = field(init=False)
+    rows: CampaignRows = field(init=False, default_factory=CampaignRows)
     closers: tuple[Callable[[], None], ...] = field(default=())
+    async_closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "audit", ReadAudit(self.core.ledger))
 
     def principal(self) -> Principal:
         return current_principal(self.directory)
 
-    def record_read(
+    async def account(self, principal: Principal, account_id: str) -> Account:
+        """The account if the principal may see it (NotFound otherwise), off the loop only on a reload."""
+        catalog = self.core.catalog
+        if catalog.fresh:
+            return catalog.get(principal, account_id)
+        return await anyio.to_thread.run_sync(catalog.get, principal, account_id)
+
+    async def record_read(
         self,
         principal: Principal,
         tool: str,
@@ -39,14 +63,14 @@ class GatewayDeps:
         **arguments: JsonValue,
     ) -> None:
         """One `read` ledger entry per answered read call: who read what (SPEC §9)."""
-        self.core.ledger.append(
-            actor=principal.name,
-            action="read",
-            account_id=account_id,
-            draft_id=draft_id,
-            details={"tool": tool, **{k: v for k, v in arguments.items() if v is not None}},
-        )
+        details: dict[str, JsonValue] = {
+            "tool": tool,
+            **{k: v for k, v in arguments.items() if v is not None},
+        }
+        await self.audit.record(EntryRequest(principal.name, "read", account_id, draft_id, details))
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        for aclose in self.async_closers:
+            await aclose()
         for close in self.closers:
             close()

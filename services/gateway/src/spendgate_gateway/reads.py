@@ -13,8 +13,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from spendgate_core.deps import CoreDeps
 from spendgate_core.errors import InvalidInput, NotFound
 from spendgate_core.money import exponent, to_major, to_minor
-from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow, PlatformReader
-from spendgate_core.principals import Principal
+from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow
+from spendgate_core.store import AccountCounters
+from spendgate_gateway.cache import CachedReader
 from spendgate_gateway.schemas import (
     AccountOut,
     AccountSnapshot,
@@ -68,38 +69,58 @@ def campaign_row(campaign: Campaign, *, currency: str, fraction: Decimal) -> Cam
     )
 
 
-def snapshot(
-    *, deps: CoreDeps, reader: PlatformReader, principal: Principal, account_id: str
+class CampaignRows:
+    """Snapshot rows of each account, computed once per platform read rather than once per call.
+
+    The memo is keyed by the identity of the campaign list the cached reader returned: while the cache
+    serves that list, its rows are reused; a new list is a new platform read, so its rows are new too.
+    Pacing is computed as of when the rows are built, which is also about when the spend was read.
+    Used on the event loop only.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[str, tuple[list[Campaign], list[CampaignRow]]] = {}
+
+    def of(self, account: Account, campaigns: list[Campaign], *, now: datetime) -> list[CampaignRow]:
+        memo = self._memo.get(account.id)
+        if memo is not None and memo[0] is campaigns:
+            return memo[1]
+        fraction = day_fraction(now)
+        rows = [campaign_row(c, currency=account.currency, fraction=fraction) for c in campaigns]
+        self._memo[account.id] = (campaigns, rows)
+        return rows
+
+
+async def snapshot(
+    *, deps: CoreDeps, reader: CachedReader, counters: AccountCounters, rows: CampaignRows, account: Account
 ) -> AccountSnapshot:
-    account = deps.catalog.get(principal, account_id)
     now = deps.clock.now()
     currency = account.currency
-    campaigns = reader.list_campaigns(account.id)
+    campaigns = await reader.alist_campaigns(account.id)
     spend_today = sum(c.spend_today for c in campaigns)
     today = now.date()
     first = today.replace(day=1)
     earlier = 0
     if first < today:  # the platform reports whole days up to yesterday
-        rows = reader.insights(
+        totals = await reader.ainsights(
             account.id, campaign_id=None, since=first, until=today - timedelta(days=1), granularity="total"
         )
-        earlier = sum(r.spend for r in rows)
+        earlier = sum(r.spend for r in totals)
     limits = deps.limits(account.id, currency)
-    used = deps.store.envelope_used(account.id, now=now)
-    fraction = day_fraction(now)
+    used, pending = await counters.read(account.id, now=now)
     return AccountSnapshot(
         account=account_out(account),
         as_of=now.isoformat(),
         currency=currency,
         spend_today=money(spend_today, currency),
         spend_month_to_date=money(earlier + spend_today, currency),
-        campaigns=[campaign_row(c, currency=currency, fraction=fraction) for c in campaigns],
+        campaigns=rows.of(account, campaigns, now=now),
         envelope=Envelope(
             limit_24h=money(limits.envelope_24h, currency),
             used=money(used, currency),
             left=money(max(0, limits.envelope_24h - used), currency),
         ),
-        pending_drafts=deps.store.open_count(account.id),
+        pending_drafts=pending,
         max_pending_drafts=limits.max_pending_drafts,
     )
 
@@ -153,24 +174,22 @@ def _matches(campaign: Campaign, f: EntityFilter, operand: _Value, fraction: Dec
     return _OPS[f.op](actual, operand)
 
 
-def query_campaigns(
+async def query_campaigns(
     *,
     deps: CoreDeps,
-    reader: PlatformReader,
-    principal: Principal,
-    account_id: str,
+    reader: CachedReader,
+    account: Account,
     filters: Sequence[EntityFilter],
     sort_by: CampaignField,
     descending: bool,
     limit: int,
 ) -> EntityPage:
-    account = deps.catalog.get(principal, account_id)
     currency = account.currency
     operands = [_filter_operand(f, currency) for f in filters]
     fraction = day_fraction(deps.clock.now())
     found = [
         c
-        for c in reader.list_campaigns(account.id)
+        for c in await reader.alist_campaigns(account.id)
         if all(_matches(c, f, o, fraction) for f, o in zip(filters, operands, strict=True))
     ]
     # Campaigns without a value for the sort field (paused ones, for pacing) go last either way.
@@ -218,24 +237,21 @@ def performance_row(row: PerformanceRow, currency: str) -> PerformanceRowOut:
     )
 
 
-def performance(
+async def performance(
     *,
-    deps: CoreDeps,
-    reader: PlatformReader,
-    principal: Principal,
-    account_id: str,
+    reader: CachedReader,
+    account: Account,
     entity_id: str | None,
     start_date: date,
     end_date: date,
     granularity: Granularity,
 ) -> Performance:
-    account = deps.catalog.get(principal, account_id)
     if start_date > end_date:
         raise InvalidInput(f"start_date {start_date} is after end_date {end_date}")
     if (end_date - start_date).days + 1 > MAX_RANGE_DAYS:
         raise InvalidInput(f"the range covers more than {MAX_RANGE_DAYS} days; ask for a shorter one")
     try:
-        rows = reader.insights(
+        rows = await reader.ainsights(
             account.id, campaign_id=entity_id, since=start_date, until=end_date, granularity=granularity
         )
     except NotFound:

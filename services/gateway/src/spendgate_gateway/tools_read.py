@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 from typing import Annotated, Literal
 
+import anyio.to_thread
 from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 from pydantic import Field
@@ -59,27 +61,34 @@ def register_read_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
     core = gw.core
 
     @mcp.tool(title="List ad accounts", annotations=_read("List ad accounts"))
-    def list_accounts() -> AccountList:
+    async def list_accounts() -> AccountList:
         """List the ad accounts you may read and draft for: id, name, platform, currency, timezone, status."""
         with model_errors():
             principal = gw.principal()
-            accounts = [reads.account_out(a) for a in core.catalog.visible_to(principal)]
-            gw.record_read(principal, "list_accounts")
-            return AccountList(accounts=accounts)
+            visible = (
+                core.catalog.visible_to(principal)
+                if core.catalog.fresh
+                else await anyio.to_thread.run_sync(core.catalog.visible_to, principal)
+            )
+            await gw.record_read(principal, "list_accounts")
+            return AccountList(accounts=[reads.account_out(a) for a in visible])
 
     @mcp.tool(title="Account snapshot", annotations=_read("Account snapshot"))
-    def get_account_snapshot(account_id: AccountId) -> AccountSnapshot:
+    async def get_account_snapshot(account_id: AccountId) -> AccountSnapshot:
         """Today's state of one account: spend today and month-to-date, every campaign with status, daily
         budget, spend today and pacing, the 24h budget-increase envelope used and left, and how many drafts
         wait for a human. Money is in the account currency's major unit."""
         with model_errors():
             principal = gw.principal()
-            result = reads.snapshot(deps=core, reader=gw.reads, principal=principal, account_id=account_id)
-            gw.record_read(principal, "get_account_snapshot", account_id=result.account.id)
+            account = await gw.account(principal, account_id)
+            result = await reads.snapshot(
+                deps=core, reader=gw.reads, counters=gw.counters, rows=gw.rows, account=account
+            )
+            await gw.record_read(principal, "get_account_snapshot", account_id=account.id)
             return result
 
     @mcp.tool(title="Query campaigns", annotations=_read("Query campaigns"))
-    def query_entities(
+    async def query_entities(
         account_id: AccountId,
         entity_type: Annotated[
             Literal["campaign"], Field(description="Only campaigns for now.")
@@ -99,20 +108,20 @@ def register_read_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         """Find campaigns of an account by field filters, sorted, with daily budget, spend today, pacing."""
         with model_errors():
             principal = gw.principal()
-            result = reads.query_campaigns(
+            account = await gw.account(principal, account_id)
+            result = await reads.query_campaigns(
                 deps=core,
                 reader=gw.reads,
-                principal=principal,
-                account_id=account_id,
+                account=account,
                 filters=filters,
                 sort_by=sort_by,
                 descending=descending,
                 limit=limit,
             )
-            gw.record_read(
+            await gw.record_read(
                 principal,
                 "query_entities",
-                account_id=result.account_id,
+                account_id=account.id,
                 entity_type=entity_type,
                 filters=[f.model_dump(mode="json") for f in filters],
                 sort_by=sort_by,
@@ -122,7 +131,7 @@ def register_read_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
             return result
 
     @mcp.tool(title="Performance report", annotations=_read("Performance report"))
-    def get_performance(
+    async def get_performance(
         account_id: AccountId,
         start_date: Annotated[date, Field(description="First day, YYYY-MM-DD (UTC).")],
         end_date: Annotated[
@@ -139,20 +148,19 @@ def register_read_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         conversions, conversion value, CTR, CPC, CPA and ROAS. The platform keeps the last 90 full days."""
         with model_errors():
             principal = gw.principal()
-            result = reads.performance(
-                deps=core,
+            account = await gw.account(principal, account_id)
+            result = await reads.performance(
                 reader=gw.reads,
-                principal=principal,
-                account_id=account_id,
+                account=account,
                 entity_id=entity_id,
                 start_date=start_date,
                 end_date=end_date,
                 granularity=granularity,
             )
-            gw.record_read(
+            await gw.record_read(
                 principal,
                 "get_performance",
-                account_id=result.account_id,
+                account_id=account.id,
                 entity_id=entity_id,
                 start_date=start_date.isoformat(),
                 end_date=end_date.isoformat(),
@@ -160,8 +168,9 @@ def register_read_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
             )
             return result
 
+    # The draft and audit reads query the store with blocking Redis calls: they run in a worker thread.
     @mcp.tool(title="List drafts", annotations=_read("List drafts"))
-    def list_drafts(
+    async def list_drafts(
         account_id: Annotated[AccountId | None, Field(description="Only this account's drafts.")] = None,
         status: DraftStatusFilter = None,
         limit: Limit = 50,
@@ -170,11 +179,18 @@ def register_read_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         with model_errors():
             principal = gw.principal()
             if account_id is not None:  # an unknown or foreign id is named back, never silently empty
-                core.catalog.get(principal, account_id)
-            drafts = queries.visible_drafts(
-                deps=core, principal=principal, account_id=account_id, status=status, limit=limit
+                await gw.account(principal, account_id)
+            drafts = await anyio.to_thread.run_sync(
+                functools.partial(
+                    queries.visible_drafts,
+                    deps=core,
+                    principal=principal,
+                    account_id=account_id,
+                    status=status,
+                    limit=limit,
+                )
             )
-            gw.record_read(
+            await gw.record_read(
                 principal,
                 "list_drafts",
                 account_id=account_id,
@@ -184,25 +200,28 @@ def register_read_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
             return DraftList(drafts=[draft_out(gw, d) for d in drafts])
 
     @mcp.tool(title="Get a draft", annotations=_read("Get a draft"))
-    def get_draft(draft_id: DraftId) -> DraftOut:
+    async def get_draft(draft_id: DraftId) -> DraftOut:
         """One draft: its changes (before and after), impact, status, approvals and review URL."""
         with model_errors():
             principal = gw.principal()
-            draft = visible_draft(core, principal, draft_id)
-            gw.record_read(principal, "get_draft", account_id=draft.account_id, draft_id=draft.id)
+            draft = await anyio.to_thread.run_sync(visible_draft, core, principal, draft_id)
+            await gw.record_read(principal, "get_draft", account_id=draft.account_id, draft_id=draft.id)
             return draft_out(gw, draft)
 
     @mcp.tool(title="Audit log", annotations=_read("Audit log"))
-    def get_audit_log(account_id: AccountId, limit: Limit = 50) -> AuditLog:
+    async def get_audit_log(account_id: AccountId, limit: Limit = 50) -> AuditLog:
         """The latest tamper-evident ledger entries of an account: reads, drafts, decisions, applies."""
         with model_errors():
             principal = gw.principal()
-            account = core.catalog.get(principal, account_id)
+            account = await gw.account(principal, account_id)
+            found = await anyio.to_thread.run_sync(
+                functools.partial(
+                    queries.visible_audit, deps=core, principal=principal, account_id=account.id, limit=limit
+                )
+            )
             entries = [
                 AuditEntry.model_validate(e.model_dump(mode="json", exclude={"prev_hash", "hash", "sig"}))
-                for e in queries.visible_audit(
-                    deps=core, principal=principal, account_id=account.id, limit=limit
-                )
+                for e in found
             ]
-            gw.record_read(principal, "get_audit_log", account_id=account.id, limit=limit)
+            await gw.record_read(principal, "get_audit_log", account_id=account.id, limit=limit)
             return AuditLog(account_id=account.id, entries=entries)

@@ -1,0 +1,64 @@
+"""Read entries for the ledger, group-committed: one append per burst of concurrent read calls.
+
+Every answered read call is ledgered before its answer leaves (SPEC §9). Calls that finish while a
+commit is under way wait for the next one together, so at 32 concurrent calls a commit carries dozens
+of entries for one Redis round trip and one checkpoint signature, and the event loop never blocks:
+the commit itself runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio.to_thread
+
+from spendgate_core.ledger import EntryRequest, Ledger
+
+
+class ReadAudit:
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._pending: list[tuple[EntryRequest, asyncio.Future[None]]] = []
+        self._committer: asyncio.Task[None] | None = None
+
+    async def record(self, request: EntryRequest) -> None:
+        """Return once `request` is in the ledger; raise what the ledger raised for it."""
+        done = asyncio.get_running_loop().create_future()
+        self._pending.append((request, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_pending(), name="read-audit")
+        # The entry is written even if this call is cancelled meanwhile: it was answered.
+        await asyncio.shield(done)
+
+    async def _commit_pending(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            requests = [request for request, _ in batch]
+            try:
+                await anyio.to_thread.run_sync(self._ledger.append_many, requests)
+            except ValueError:
+                # The ledger refused the batch before writing any of it: find the one it refuses.
+                await self._commit_one_by_one(batch)
+            except Exception as exc:  # Redis unreachable, a corrupt ledger: every call of the batch fails
+                _settle(batch, exc)
+            else:
+                _settle(batch, None)
+
+    async def _commit_one_by_one(self, batch: list[tuple[EntryRequest, asyncio.Future[None]]]) -> None:
+        for item in batch:
+            try:
+                await anyio.to_thread.run_sync(self._ledger.append_many, [item[0]])
+            except Exception as exc:
+                _settle([item], exc)
+            else:
+                _settle([item], None)
+
+
+def _settle(batch: list[tuple[EntryRequest, asyncio.Future[None]]], error: Exception | None) -> None:
+    for _, done in batch:
+        if done.done():
+            continue
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
