@@ -17,7 +17,7 @@ from spendgate_core.store import AccountCounters
 from spendgate_gateway.auth import PrincipalTokenVerifier
 from spendgate_gateway.cache import CachedReader
 from spendgate_gateway.deps import GatewayDeps
-from spendgate_gateway.middleware import InvalidArgumentsMiddleware, ToolMetricsMiddleware
+from spendgate_gateway.middleware import ToolCallMiddleware
 from spendgate_gateway.routes import register_ops_routes
 from spendgate_gateway.settings import GatewaySettings
 from spendgate_gateway.tools_draft import DRAFT_TOOLS, register_draft_tools
@@ -73,7 +73,7 @@ def create_mcp(gw: GatewayDeps) -> FastMCP:
         "spendgate",
         instructions=INSTRUCTIONS,
         auth=PrincipalTokenVerifier(gw.directory),
-        middleware=[ToolMetricsMiddleware(READ_TOOLS + DRAFT_TOOLS), InvalidArgumentsMiddleware()],
+        middleware=[ToolCallMiddleware(READ_TOOLS + DRAFT_TOOLS)],
         lifespan=closing,
         mask_error_details=True,
         strict_input_validation=True,
