@@ -105,7 +105,9 @@ def _stage(
     draft = draft.model_copy(
         update={"required_approvals": required_approvals(increase=draft.gross_increase, limits=limits)}
     )
-    check_draft(draft, limits=limits, envelope_used=deps.store.envelope_used(account.id, now=now))
+    # Only increases draw on the envelope, so only they need to know how much of it is used.
+    used = deps.store.envelope_used(account.id, now=now) if draft.increase > 0 else 0
+    check_draft(draft, limits=limits, envelope_used=used)
     deps.store.create(draft, max_pending=limits.max_pending_drafts)
     deps.ledger.append(
         actor=principal.name,

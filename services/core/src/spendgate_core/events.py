@@ -123,17 +123,16 @@ def publish(
     """
     payload = event_payload(type=type, draft=draft, now=now or datetime.now(UTC), url=url)
     try:
-        added = client.eval(
-            _PUBLISH_ONCE,
-            2,
-            marker_key(draft.id, draft.version),
-            STREAM_KEY,
-            int(MARKER_TTL.total_seconds()),
-            STREAM_MAXLEN,
-            payload["id"],
-            type,
-            draft.id,
-            json.dumps(payload, separators=(",", ":"), sort_keys=True),
+        added = client.register_script(_PUBLISH_ONCE)(  # EVALSHA: the script is not resent every time
+            keys=[marker_key(draft.id, draft.version), STREAM_KEY],
+            args=[
+                int(MARKER_TTL.total_seconds()),
+                STREAM_MAXLEN,
+                payload["id"],
+                type,
+                draft.id,
+                json.dumps(payload, separators=(",", ":"), sort_keys=True),
+            ],
         )
     except redis.RedisError as exc:
         log.error("could not publish %s for %s v%d: %s", type, draft.id, draft.version, exc)

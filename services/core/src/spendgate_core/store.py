@@ -70,10 +70,41 @@ def _envelope_total(members: builtins.list[Any]) -> int:
     return sum(int(_text(m).rsplit(":", 1)[1]) for m in members)
 
 
+# Create a draft if none of its fields is locked and the account is under its pending limit.
+# KEYS: draft, open set, all, account index, status index, expiry index, then one lock per changed field.
+# ARGV: draft id, draft JSON, created_at ms, expires_at ms, max pending.
+# Returns {0, ''} when stored, {1, {lock position, holder}} for a locked field, {2, pending} for a flood.
+_CREATE_LUA = """
+for i = 7, #KEYS do
+  local holder = redis.call('GET', KEYS[i])
+  if holder then
+    return {1, {tostring(i - 6), holder}}
+  end
+end
+local pending = redis.call('SCARD', KEYS[2])
+if pending >= tonumber(ARGV[5]) then
+  return {2, pending}
+end
+redis.call('SET', KEYS[1], ARGV[2])
+for i = 7, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[1])
+end
+redis.call('SADD', KEYS[2], ARGV[1])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
+return {0, ''}
+"""
+_DUPLICATE = 1
+_FLOOD = 2
+
+
 class RedisDraftStore:
     def __init__(self, client: redis.Redis, *, namespace: str = "sg") -> None:
         self._r = client
         self._ns = namespace
+        self._create_script = client.register_script(_CREATE_LUA)
 
     # keys -------------------------------------------------------------------------------------------
     def _draft_key(self, draft_id: str) -> str:
@@ -102,38 +133,40 @@ class RedisDraftStore:
 
     # writes -----------------------------------------------------------------------------------------
     def create(self, draft: Draft, *, max_pending: int) -> None:
-        """Store a new pending draft, taking its field locks; refuse a duplicate or a flood."""
+        """Store a new pending draft, taking its field locks; refuse a duplicate or a flood.
+
+        One script, so the checks and the writes are one atomic step and one round trip.
+        """
         lock_keys = [self._lock_key(k) for k in draft.field_keys()]
-        open_key = self._open_key(draft.account_id)
-
-        def attempt(pipe: Pipeline) -> None:
-            pipe.watch(*lock_keys, open_key)  # type: ignore[no-untyped-call]
-            for change, holder in zip(draft.changes, pipe.mget(lock_keys), strict=True):
-                if holder is not None:
-                    raise DuplicateDraft(
-                        f"draft {_text(holder)} already changes {change.field.value} of {change.entity_id}; "
-                        "wait until it is decided or withdraw it"
-                    )
-            pending = int(pipe.scard(open_key))
-            if pending >= max_pending:
-                raise PolicyViolation(
-                    "max_pending_drafts",
-                    f"account {draft.account_id} already has {pending} pending drafts (limit {max_pending}); "
-                    "ask an approver to decide some first",
-                )
-            pipe.multi()
-            pipe.set(self._draft_key(draft.id), draft.model_dump_json())
-            for key in lock_keys:
-                pipe.set(key, draft.id)
-            pipe.sadd(open_key, draft.id)
-            score = _ms(draft.created_at)
-            pipe.zadd(self._all_key(), {draft.id: score})
-            pipe.zadd(self._account_key(draft.account_id), {draft.id: score})
-            pipe.zadd(self._status_key(draft.status), {draft.id: score})
-            pipe.zadd(self._expiry_key(), {draft.id: _ms(draft.expires_at)})
-            pipe.execute()
-
-        self._transact(attempt)
+        index_keys = [
+            self._draft_key(draft.id),
+            self._open_key(draft.account_id),
+            self._all_key(),
+            self._account_key(draft.account_id),
+            self._status_key(draft.status),
+            self._expiry_key(),
+        ]
+        args: builtins.list[str | int] = [
+            draft.id,
+            draft.model_dump_json(),
+            _ms(draft.created_at),
+            _ms(draft.expires_at),
+            max_pending,
+        ]
+        outcome, detail = self._create_script(keys=[*index_keys, *lock_keys], args=args)
+        if outcome == _DUPLICATE:
+            index, holder = (_text(part) for part in detail)
+            change = draft.changes[int(index) - 1]
+            raise DuplicateDraft(
+                f"draft {holder} already changes {change.field.value} of {change.entity_id}; "
+                "wait until it is decided or withdraw it"
+            )
+        if outcome == _FLOOD:
+            raise PolicyViolation(
+                "max_pending_drafts",
+                f"account {draft.account_id} already has {int(detail)} pending drafts (limit {max_pending}); "
+                "ask an approver to decide some first",
+            )
 
     def save(self, draft: Draft, *, expected_version: int) -> Draft:
         """Replace the stored draft if its version is still `expected_version`; else VersionConflict."""
