@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from fastmcp.server.auth import AccessToken, TokenVerificationError, TokenVerifier
 from fastmcp.server.dependencies import get_access_token
 
@@ -10,6 +12,9 @@ from spendgate_core.principals import Principal, PrincipalDirectory, Scope
 
 READ_SCOPE: Scope = "mcp.read"
 DRAFT_SCOPE: Scope = "mcp.draft"
+
+# The principal the verifier found for this request's token, so the tool need not look it up again.
+_VERIFIED: ContextVar[tuple[str, Principal] | None] = ContextVar("spendgate_verified_principal", default=None)
 
 
 class PrincipalTokenVerifier(TokenVerifier):
@@ -30,6 +35,7 @@ class PrincipalTokenVerifier(TokenVerifier):
             raise TokenVerificationError(exc.message) from None
         if principal is None or principal.kind != "agent":
             return None
+        _VERIFIED.set((token, principal))
         return AccessToken(
             token=token,
             client_id=principal.name,
@@ -40,9 +46,14 @@ class PrincipalTokenVerifier(TokenVerifier):
 
 
 def current_principal(directory: PrincipalDirectory) -> Principal:
-    """The agent behind this request's token (re-read, so a revoked token stops working at once)."""
+    """The agent behind this request's token, as verified for this very request (the principals file is
+    re-read per request, so a revoked token stops working at once)."""
     token = get_access_token()
-    principal = directory.authenticate(token.token) if token is not None else None
+    verified = _VERIFIED.get()
+    if token is not None and verified is not None and verified[0] == token.token:
+        principal: Principal | None = verified[1]
+    else:
+        principal = directory.authenticate(token.token) if token is not None else None
     if principal is None or not principal.has_scope(READ_SCOPE):
         raise Unauthenticated("this request carries no valid spendgate agent token")
     return principal
