@@ -1,28 +1,27 @@
 """The draft store: Redis is the system of record for drafts, with optimistic versioning.
 
-Every write is a compare-and-set on `version` inside WATCH/MULTI, so concurrent writers (two confirms,
+Every write is a compare-and-set on `version` in one Lua script, so concurrent writers (two confirms,
 a confirm racing an expiry sweep, two workers) never lose an update: exactly one wins, the others get
-`VersionConflict` and re-read. Field locks (one open or in-flight draft per campaign field) and the
-24h envelope reservations change in the same transaction as the draft they belong to.
+`VersionConflict` and re-read. Field locks (one open or in-flight draft per campaign field), the
+indexes and the 24h envelope reservations change in the same atomic step as the draft they belong to,
+and each write is one round trip.
 """
 
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import redis
 import redis.asyncio
-from redis.client import Pipeline
 
-from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, SpendgateError, VersionConflict
+from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, VersionConflict
 from spendgate_core.ids import is_draft_id
 from spendgate_core.models import IN_FLIGHT_STATUSES, OPEN_STATUSES, Draft, DraftStatus
 from spendgate_core.money import format_money
 
-_MAX_WATCH_RETRIES = 50
 _LIST_PAGE = 200
 _LIST_SCAN_CAP = 5000
 
@@ -99,12 +98,87 @@ return {0, ''}
 _DUPLICATE = 1
 _FLOOD = 2
 
+# Save a draft if its stored version is the expected one, keeping every index and the envelope in step.
+# KEYS: draft, envelope, open set, expiry index, new status index, then one lock per changed field.
+# ARGV: 1 id, 2 JSON, 3 expected version, 4 new status, 5 created_at ms, 6 status index prefix,
+#       7 leaves the open set (0/1), 8 releases its locks (0/1), 9 envelope amount it consumes now,
+#       10 reservation time ms ('' when not reserving), 11 start of the 24h window ms ('' likewise),
+#       12 envelope cap, 13 increase to reserve.
+# Envelope members are `{id}:{amount}` scored by when they were reserved; a member keeps its score
+# however often the draft is saved, so an increase counts for 24h from when it went out.
+# The old status index is named from the stored draft (a key not in KEYS: give a hash-tagged namespace
+# on Redis Cluster so every key of the store shares one slot).
+# Returns {0, ''} saved, {1, ''} no such draft, {2, stored version} conflict, {3, used} over the envelope.
+_SAVE_LUA = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then
+  return {1, ''}
+end
+local current = cjson.decode(raw)
+if tonumber(current.version) ~= tonumber(ARGV[3]) then
+  return {2, tostring(current.version)}
+end
+local prefix = ARGV[1] .. ':'
+local mine = {}
+local first_score = nil
+local scored = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+for i = 1, #scored, 2 do
+  if string.sub(scored[i], 1, #prefix) == prefix then
+    table.insert(mine, scored[i])
+    first_score = first_score or scored[i + 1]
+  end
+end
+local reserving = ARGV[10] ~= ''
+if reserving and tonumber(ARGV[13]) > 0 then
+  local used = 0
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[11], '+inf')) do
+    used = used + tonumber(string.match(member, ':(%-?%d+)$'))
+  end
+  if used + tonumber(ARGV[13]) > tonumber(ARGV[12]) then
+    return {3, tostring(used)}
+  end
+end
+redis.call('SET', KEYS[1], ARGV[2])
+if current.status ~= ARGV[4] then
+  redis.call('ZREM', ARGV[6] .. current.status, ARGV[1])
+  redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
+end
+if ARGV[7] == '1' then
+  redis.call('SREM', KEYS[3], ARGV[1])
+  redis.call('ZREM', KEYS[4], ARGV[1])
+end
+if ARGV[8] == '1' then
+  for i = 6, #KEYS do
+    if redis.call('GET', KEYS[i]) == ARGV[1] then
+      redis.call('DEL', KEYS[i])
+    end
+  end
+end
+if reserving or #mine > 0 then
+  for _, member in ipairs(mine) do
+    redis.call('ZREM', KEYS[2], member)
+  end
+  if tonumber(ARGV[9]) > 0 then
+    redis.call('ZADD', KEYS[2], reserving and ARGV[10] or first_score, prefix .. ARGV[9])
+  end
+  if reserving then
+    redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[11])
+  end
+end
+return {0, ''}
+"""
+_MISSING = 1
+_CONFLICT = 2
+_OVER_ENVELOPE = 3
+_DAY_MS = 86_400_000
+
 
 class RedisDraftStore:
     def __init__(self, client: redis.Redis, *, namespace: str = "sg") -> None:
         self._r = client
         self._ns = namespace
         self._create_script = client.register_script(_CREATE_LUA)
+        self._save_script = client.register_script(_SAVE_LUA)
 
     # keys -------------------------------------------------------------------------------------------
     def _draft_key(self, draft_id: str) -> str:
@@ -116,8 +190,11 @@ class RedisDraftStore:
     def _open_key(self, account_id: str) -> str:
         return _open_key(self._ns, account_id)
 
+    def _status_key_prefix(self) -> str:
+        return f"{self._ns}:drafts:status:"
+
     def _status_key(self, status: DraftStatus) -> str:
-        return f"{self._ns}:drafts:status:{status.value}"
+        return self._status_key_prefix() + status.value
 
     def _account_key(self, account_id: str) -> str:
         return f"{self._ns}:drafts:account:{account_id}"
@@ -183,81 +260,46 @@ class RedisDraftStore:
         return self._save(draft, expected_version=expected_version, reserve=(envelope_cap, now))
 
     def _save(self, draft: Draft, *, expected_version: int, reserve: tuple[int, datetime] | None) -> Draft:
-        key = self._draft_key(draft.id)
-        lock_keys = [self._lock_key(k) for k in draft.field_keys()]
-        envelope_key = self._envelope_key(draft.account_id)
-
-        def attempt(pipe: Pipeline) -> None:
-            pipe.watch(key, envelope_key, *lock_keys)  # type: ignore[no-untyped-call]
-            raw = pipe.get(key)
-            if raw is None:
-                raise NotFound(f"no draft {draft.id}")
-            current = Draft.model_validate_json(raw)
-            if current.version != expected_version:
-                raise VersionConflict(
-                    f"draft {draft.id} changed meanwhile "
-                    f"(version {current.version}, expected {expected_version})"
-                )
-            holders = pipe.mget(lock_keys) if lock_keys else []
-            members = self._envelope_members(pipe, draft.account_id, draft.id)
-            if reserve is not None and draft.increase > 0:
-                cap, now = reserve
-                used = self._envelope_sum(pipe, envelope_key, now=now)
-                if used + draft.increase > cap:
-                    left = max(0, cap - used)
-                    raise PolicyViolation(
-                        "envelope_24h",
-                        f"applying adds {format_money(draft.increase, draft.currency)} but only "
-                        f"{format_money(left, draft.currency)} of the 24h envelope is left",
-                    )
-            pipe.multi()
-            pipe.set(key, draft.model_dump_json())
-            if current.status != draft.status:
-                score = _ms(draft.created_at)
-                pipe.zrem(self._status_key(current.status), draft.id)
-                pipe.zadd(self._status_key(draft.status), {draft.id: score})
-            if draft.status not in OPEN_STATUSES:
-                pipe.srem(self._open_key(draft.account_id), draft.id)
-                pipe.zrem(self._expiry_key(), draft.id)
-            if draft.status not in OPEN_STATUSES | IN_FLIGHT_STATUSES:
-                for lock_key, holder in zip(lock_keys, holders, strict=True):
-                    if holder is not None and _text(holder) == draft.id:
-                        pipe.delete(lock_key)
-            self._write_envelope(pipe, draft, members=members, reserve=reserve)
-            pipe.execute()
-
-        self._transact(attempt)
+        """The compare-and-set, its index updates and the envelope entry: one script, one round trip."""
+        reserve_ms = _ms(reserve[1]) if reserve is not None else None
+        args: builtins.list[str | int] = [
+            draft.id,
+            draft.model_dump_json(),
+            expected_version,
+            draft.status.value,
+            _ms(draft.created_at),
+            self._status_key_prefix(),
+            int(draft.status not in OPEN_STATUSES),
+            int(draft.status not in OPEN_STATUSES | IN_FLIGHT_STATUSES),
+            draft.applied_increase(),
+            "" if reserve_ms is None else reserve_ms,
+            "" if reserve_ms is None else reserve_ms - _DAY_MS,
+            0 if reserve is None else reserve[0],
+            draft.increase if reserve is not None else 0,
+        ]
+        keys = [
+            self._draft_key(draft.id),
+            self._envelope_key(draft.account_id),
+            self._open_key(draft.account_id),
+            self._expiry_key(),
+            self._status_key(draft.status),
+            *(self._lock_key(k) for k in draft.field_keys()),
+        ]
+        outcome, detail = self._save_script(keys=keys, args=args)
+        if outcome == _MISSING:
+            raise NotFound(f"no draft {draft.id}")
+        if outcome == _CONFLICT:
+            raise VersionConflict(
+                f"draft {draft.id} changed meanwhile (version {int(detail)}, expected {expected_version})"
+            )
+        if outcome == _OVER_ENVELOPE:
+            cap, used = reserve[0] if reserve is not None else 0, int(detail)
+            raise PolicyViolation(
+                "envelope_24h",
+                f"applying adds {format_money(draft.increase, draft.currency)} but only "
+                f"{format_money(max(0, cap - used), draft.currency)} of the 24h envelope is left",
+            )
         return draft
-
-    def _envelope_members(
-        self, pipe: Pipeline, account_id: str, draft_id: str
-    ) -> builtins.list[tuple[str, float]]:
-        prefix = f"{draft_id}:"
-        scored: Any = pipe.zrange(self._envelope_key(account_id), 0, -1, withscores=True)
-        return [(_text(m), float(score)) for m, score in scored if _text(m).startswith(prefix)]
-
-    def _write_envelope(
-        self,
-        pipe: Pipeline,
-        draft: Draft,
-        *,
-        members: builtins.list[tuple[str, float]],
-        reserve: tuple[int, datetime] | None,
-    ) -> None:
-        """Keep the draft's envelope entry equal to what it consumes: reserved in flight, kept if applied,
-        the written part kept if it failed half way. The entry keeps the time it was reserved at, so an
-        increase counts for 24 hours from when it went out, however often the draft is saved after."""
-        key = self._envelope_key(draft.account_id)
-        amount = draft.applied_increase()
-        if reserve is None and not members:
-            return  # nothing reserved before and no reservation asked for
-        for member, _ in members:
-            pipe.zrem(key, member)
-        if amount > 0:
-            score = _ms(reserve[1]) if reserve is not None else members[0][1]
-            pipe.zadd(key, {f"{draft.id}:{amount}": score})
-        if reserve is not None:  # prune what has left the rolling window
-            pipe.zremrangebyscore(key, "-inf", _ms(reserve[1] - timedelta(hours=24)))
 
     # reads ------------------------------------------------------------------------------------------
     def get(self, draft_id: str) -> Draft:
@@ -311,22 +353,7 @@ class RedisDraftStore:
         return int(self._r.scard(self._open_key(account_id)))
 
     def envelope_used(self, account_id: str, *, now: datetime) -> int:
-        return self._envelope_sum(self._r, self._envelope_key(account_id), now=now)
-
-    @staticmethod
-    def _envelope_sum(client: redis.Redis | Pipeline, key: str, *, now: datetime) -> int:
-        return _envelope_total(client.zrangebyscore(key, *_envelope_window(now)))
-
-    # plumbing ---------------------------------------------------------------------------------------
-    def _transact(self, attempt: Callable[[Pipeline], None]) -> None:
-        for _ in range(_MAX_WATCH_RETRIES):
-            with self._r.pipeline(transaction=True) as pipe:
-                try:
-                    attempt(pipe)
-                    return
-                except redis.WatchError:
-                    continue
-        raise SpendgateError("the draft store is too contended right now; try again")
+        return _envelope_total(self._r.zrangebyscore(self._envelope_key(account_id), *_envelope_window(now)))
 
 
 class AccountCounters:
