@@ -161,3 +161,44 @@ def test_the_cache_stays_bounded() -> None:
     assert len(cache._entries) == MAX_ENTRIES
     cache.get_campaign("a", f"c{MAX_ENTRIES + 99}")  # the newest are kept
     assert len(upstream.calls) == MAX_ENTRIES + 100
+
+
+@pytest.mark.anyio
+async def test_async_reads_answer_fresh_entries_on_the_loop_and_misses_in_a_thread() -> None:
+    upstream, clock = CountingReader(), Clock()
+    cache = CachedReader(upstream, ttl_seconds=2, monotonic=clock)
+    loop_thread = threading.get_ident()
+    seen_in: list[int] = []
+    original = upstream._seen
+
+    def recording(*call: str) -> None:
+        seen_in.append(threading.get_ident())
+        original(*call)
+
+    upstream._seen = recording  # type: ignore[method-assign]
+    first = await cache.alist_campaigns("a")
+    assert await cache.alist_campaigns("a") is first  # the same list: derived views can key on it
+    assert await cache.alist_accounts() == cache.list_accounts()
+    rows = await cache.ainsights(
+        "a", campaign_id=None, since=date(2025, 1, 1), until=date(2025, 1, 2), granularity="total"
+    )
+    assert rows == []
+    assert upstream.calls == [
+        ("campaigns", "a"),
+        ("accounts",),
+        ("insights", "a", "None", "2025-01-01", "2025-01-02", "total"),
+    ]
+    assert loop_thread not in seen_in  # every platform request left the event loop
+    clock.now += 2
+    assert await cache.alist_campaigns("a") is not first
+
+
+@pytest.mark.anyio
+async def test_async_reads_raise_remembered_refusals() -> None:
+    upstream = CountingReader()
+    upstream.fail = TransientUpstreamError("adsim is down")
+    cache = CachedReader(upstream, ttl_seconds=60)
+    for _ in range(3):
+        with pytest.raises(TransientUpstreamError):
+            await cache.alist_campaigns("a")
+    assert upstream.calls == [("campaigns", "a")]

@@ -93,3 +93,18 @@ def test_bad_filter_operands(field: str, op: str, value: object, message: str) -
     f = EntityFilter.model_validate({"field": field, "op": op, "value": value})
     with pytest.raises(InvalidInput, match=message):
         _filter_operand(f, "USD")
+
+
+def test_campaign_rows_are_computed_once_per_platform_read() -> None:
+    from spendgate_core.platforms.reader import Account
+    from spendgate_gateway.reads import CampaignRows
+
+    account = Account(id="a", name="A", platform="fake", currency="JPY", timezone="UTC", status="ACTIVE")
+    rows = CampaignRows()
+    noon = datetime(2025, 5, 1, 12, 0, tzinfo=UTC)
+    first_read = [campaign(budget=10_000, spent=2_500)]
+    shown = rows.of(account, first_read, now=noon)
+    assert [(r.daily_budget, r.spend_today, r.pacing) for r in shown] == [("10000", "2500", "0.50")]
+    assert rows.of(account, first_read, now=datetime(2025, 5, 1, 18, 0, tzinfo=UTC)) is shown  # same read
+    second_read = [campaign(budget=10_000, spent=5_000)]
+    assert [r.pacing for r in rows.of(account, second_read, now=noon)] == ["1.00"]

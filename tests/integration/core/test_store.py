@@ -156,3 +156,40 @@ def test_due_drafts_are_found_however_many_newer_ones_exist(store: RedisDraftSto
     assert store.ids_due_to_expire(now=T0) == [old.id]
     store.save(lifecycle.expire(old, now=T0), expected_version=old.version)
     assert store.ids_due_to_expire(now=T0) == []
+
+
+@pytest.mark.anyio
+async def test_account_counters_agree_with_the_store_and_share_concurrent_reads(
+    store: RedisDraftStore, redis_url: str
+) -> None:
+    import asyncio
+
+    import redis.asyncio
+
+    from spendgate_core.store import AccountCounters
+
+    for i in range(3):
+        draft = budget_draft(campaign=f"cmp_us_{i:03}", before=100_000, after=130_000)
+        store.create(draft, max_pending=25)
+    applying = replace_status(
+        budget_draft(campaign="cmp_us_009", before=100_000, after=150_000), DraftStatus.APPROVED
+    )
+    store.create(applying, max_pending=25)
+    store.reserve_and_save(
+        lifecycle.begin_apply(applying), expected_version=applying.version, envelope_cap=200_000, now=T0
+    )
+    client = redis.asyncio.Redis.from_url(redis_url)
+    try:
+        counters = AccountCounters(client)
+        expected = (store.envelope_used("acc_us_001", now=T0), store.open_count("acc_us_001"))
+        assert expected == (50_000, 3)
+        assert await counters.read("acc_us_001", now=T0) == expected
+        assert await counters.read("acc_us_001", now=T0 + timedelta(hours=25)) == (0, 3)
+        assert await counters.read("acc_nobody", now=T0) == (0, 0)
+        before = (await client.info("commandstats")).get("cmdstat_scard", {}).get("calls", 0)
+        answers = await asyncio.gather(*(counters.read("acc_us_001", now=T0) for _ in range(20)))
+        after = (await client.info("commandstats")).get("cmdstat_scard", {}).get("calls", 0)
+        assert answers == [expected] * 20
+        assert after - before == 1  # twenty concurrent snapshots, one round trip
+    finally:
+        await client.aclose()

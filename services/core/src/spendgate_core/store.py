@@ -9,6 +9,7 @@ and each write is one round trip.
 
 from __future__ import annotations
 
+import asyncio
 import builtins
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -358,14 +359,27 @@ class RedisDraftStore:
 
 class AccountCounters:
     """What every account snapshot shows from the store (envelope used, pending drafts), read in one round
-    trip on an asyncio client, so the gateway's read tools never block their event loop on Redis."""
+    trip on an asyncio client, so the gateway's read tools never block their event loop on Redis.
+
+    Concurrent reads of one account share a single round trip: a caller that arrives while a read is in
+    flight takes its answer, which is at most one round trip older than a read of its own would be.
+    """
 
     def __init__(self, client: redis.asyncio.Redis, *, namespace: str = "sg") -> None:
         self._r = client
         self._ns = namespace
+        self._in_flight: dict[str, asyncio.Future[tuple[int, int]]] = {}
 
     async def read(self, account_id: str, *, now: datetime) -> tuple[int, int]:
         """`(envelope_used, open_count)` of the account, as `RedisDraftStore` would answer them."""
+        shared = self._in_flight.get(account_id)
+        if shared is None:
+            shared = asyncio.ensure_future(self._fetch(account_id, now=now))
+            self._in_flight[account_id] = shared
+            shared.add_done_callback(lambda _: self._in_flight.pop(account_id, None))
+        return await asyncio.shield(shared)
+
+    async def _fetch(self, account_id: str, *, now: datetime) -> tuple[int, int]:
         async with self._r.pipeline(transaction=False) as pipe:
             pipe.zrangebyscore(_envelope_key(self._ns, account_id), *_envelope_window(now))
             pipe.scard(_open_key(self._ns, account_id))
