@@ -164,7 +164,7 @@ class _Attempt:
         try:
             for change in draft.changes:
                 check_change(change, limits=limits)
-            self.lease.ensure()
+            self.lease.check()
             self.draft = deps.core.store.reserve_and_save(
                 lifecycle.begin_apply(draft),
                 expected_version=draft.version,
@@ -345,7 +345,7 @@ class _Attempt:
 
     # plumbing ---------------------------------------------------------------------------------------
     def _save(self, draft: Draft) -> None:
-        self.lease.ensure()
+        self.lease.check()
         self.draft = self.deps.core.store.save(draft, expected_version=self.current.version)
 
     def _ledger(self, action: str, details: dict[str, JsonValue]) -> None:

@@ -49,9 +49,16 @@ class Lease:
         return self._lost.is_set()
 
     def ensure(self) -> None:
-        """Raise LeaseLost unless we still hold the lease (checked before every write)."""
+        """Raise LeaseLost unless Redis says we still hold the lease (checked before every upstream write)."""
         if self._lost.is_set() or self._r.get(self.key) != self._token.encode():
             self._lost.set()
+            raise LeaseLost(f"lost the lease {self.key}")
+
+    def check(self) -> None:
+        """Raise LeaseLost if the renewer has found the lease lost; no round trip. Enough before a store
+        save, which the draft's version compare-and-set guards anyway: a worker that took over and saved
+        first makes ours a VersionConflict."""
+        if self._lost.is_set():
             raise LeaseLost(f"lost the lease {self.key}")
 
     def __enter__(self) -> Lease:
@@ -64,7 +71,7 @@ class Lease:
         self._stop.set()
         self._thread.join(timeout=self._ttl_ms / 1000)
         try:
-            self._r.eval(_RELEASE, 1, self.key, self._token)
+            self._r.register_script(_RELEASE)(keys=[self.key], args=[self._token])
         except redis.RedisError:
             log.warning("could not release %s; it lapses on its own", self.key)
 
@@ -72,7 +79,7 @@ class Lease:
         interval = self._ttl_ms / 3000
         while not self._stop.wait(interval):
             try:
-                renewed = self._r.eval(_RENEW, 1, self.key, self._token, self._ttl_ms)
+                renewed = self._r.register_script(_RENEW)(keys=[self.key], args=[self._token, self._ttl_ms])
             except redis.RedisError:
                 log.warning("could not renew %s; trying again", self.key)
                 continue
