@@ -53,6 +53,12 @@ class GatewayDeps:
             return catalog.get(principal, account_id)
         return await anyio.to_thread.run_sync(catalog.get, principal, account_id)
 
+    async def visible_accounts(self, principal: Principal) -> list[Account]:
+        catalog = self.core.catalog
+        if catalog.fresh:
+            return catalog.visible_to(principal)
+        return await anyio.to_thread.run_sync(catalog.visible_to, principal)
+
     async def record_read(
         self,
         principal: Principal,

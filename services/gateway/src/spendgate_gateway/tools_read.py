@@ -65,11 +65,7 @@ def register_read_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         """List the ad accounts you may read and draft for: id, name, platform, currency, timezone, status."""
         with model_errors():
             principal = gw.principal()
-            visible = (
-                core.catalog.visible_to(principal)
-                if core.catalog.fresh
-                else await anyio.to_thread.run_sync(core.catalog.visible_to, principal)
-            )
+            visible = await gw.visible_accounts(principal)
             await gw.record_read(principal, "list_accounts")
             return AccountList(accounts=[reads.account_out(a) for a in visible])
 
