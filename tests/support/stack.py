@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from pydantic_settings import BaseSettings
 
+from spendgate_cli.dev.state import DEFAULT_POLICY as DEFAULT_POLICY  # the policy `make run` writes
 from spendgate_core.principals import Principal, new_token, render_principal, token_digest
 from spendgate_core.signing import generate_key_file
 
@@ -93,23 +94,6 @@ def write_principals(path: Path) -> Tokens:
     ]
     path.write_text("\n".join(render_principal(p) for p in people), "utf-8")
     return tokens
-
-
-DEFAULT_POLICY = """
-[defaults]
-max_change_pct = 50
-max_daily_budget = "10000.00"
-envelope_24h = "2000.00"
-second_approver_above = "500.00"
-draft_ttl_hours = 48
-arm_window_seconds = 120
-max_pending_drafts = 25
-
-[accounts."acc_jp_003"]
-max_daily_budget = "1000000"
-envelope_24h = "300000"
-second_approver_above = "50000"
-"""
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import redis
+from redis.commands.core import Script
 
 from spendgate_core.ids import ulid
 from spendgate_core.models import Draft, DraftStatus
@@ -114,7 +115,13 @@ def event_payload(*, type: EventType, draft: Draft, now: datetime, url: str | No
 
 
 def publish(
-    client: redis.Redis, *, type: EventType, draft: Draft, now: datetime | None = None, url: str | None = None
+    client: redis.Redis,
+    *,
+    type: EventType,
+    draft: Draft,
+    now: datetime | None = None,
+    url: str | None = None,
+    script: Script | None = None,
 ) -> str | None:
     """Append the event to the stream unless this draft version was announced already; its id, or None.
 
@@ -123,7 +130,7 @@ def publish(
     """
     payload = event_payload(type=type, draft=draft, now=now or datetime.now(UTC), url=url)
     try:
-        added = client.register_script(_PUBLISH_ONCE)(  # EVALSHA: the script is not resent every time
+        added = (script or publish_script(client))(  # EVALSHA: the script is not resent every time
             keys=[marker_key(draft.id, draft.version), STREAM_KEY],
             args=[
                 int(MARKER_TTL.total_seconds()),
@@ -140,14 +147,20 @@ def publish(
     return str(payload["id"]) if added else None
 
 
+def publish_script(client: redis.Redis) -> Script:
+    """The publish-once script on `client`; register it once per client and pass it to `publish`."""
+    return client.register_script(_PUBLISH_ONCE)
+
+
 class RedisEvents:
     """The real `EventSink`: the `sg:events` stream on the deployment's Redis."""
 
     def __init__(self, client: redis.Redis) -> None:
         self._r = client
+        self._script = publish_script(client)
 
     def publish(self, type: EventType, draft: Draft, *, now: datetime, url: str | None) -> None:
-        publish(self._r, type=type, draft=draft, now=now, url=url)
+        publish(self._r, type=type, draft=draft, now=now, url=url, script=self._script)
 
 
 def announce(deps: CoreDeps, type: EventType, draft: Draft) -> None:
@@ -175,6 +188,7 @@ def reconcile(
     Looks at the newest `per_status` drafts of each announced status changed within `lookback`.
     """
     published: list[str] = []
+    script = publish_script(client)
     for status, type in _EVENT_OF_STATUS.items():
         drafts = [
             d
@@ -187,7 +201,7 @@ def reconcile(
         for draft, marker in zip(drafts, seen, strict=True):
             if marker is None:
                 url = url_for(draft.id) if url_for else None
-                if publish(client, type=type, draft=draft, now=now, url=url):
+                if publish(client, type=type, draft=draft, now=now, url=url, script=script):
                     log.warning("reconciled a lost %s event for %s v%d", type, draft.id, draft.version)
                     published.append(draft.id)
     return published

@@ -17,6 +17,7 @@ import threading
 from types import TracebackType
 
 import redis
+from redis.commands.core import Script
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,12 @@ class LeaseLost(Exception):
 class Lease:
     """A held lease. Use as a context manager: it renews until the block ends, then releases."""
 
-    def __init__(self, client: redis.Redis, *, key: str, token: str, ttl_ms: int) -> None:
+    def __init__(
+        self, client: redis.Redis, *, key: str, token: str, ttl_ms: int, renew: Script, release: Script
+    ) -> None:
         self._r = client
+        self._renew = renew
+        self._release = release
         self.key = key
         self._token = token
         self._ttl_ms = ttl_ms
@@ -71,7 +76,7 @@ class Lease:
         self._stop.set()
         self._thread.join(timeout=self._ttl_ms / 1000)
         try:
-            self._r.register_script(_RELEASE)(keys=[self.key], args=[self._token])
+            self._release(keys=[self.key], args=[self._token])
         except redis.RedisError:
             log.warning("could not release %s; it lapses on its own", self.key)
 
@@ -79,7 +84,7 @@ class Lease:
         interval = self._ttl_ms / 3000
         while not self._stop.wait(interval):
             try:
-                renewed = self._r.register_script(_RENEW)(keys=[self.key], args=[self._token, self._ttl_ms])
+                renewed = self._renew(keys=[self.key], args=[self._token, self._ttl_ms])
             except redis.RedisError:
                 log.warning("could not renew %s; trying again", self.key)
                 continue
@@ -97,6 +102,8 @@ class Leases:
         self._owner = owner
         self._ttl_ms = int(ttl_seconds * 1000)
         self._ns = namespace
+        self._renew = client.register_script(_RENEW)
+        self._release = client.register_script(_RELEASE)
 
     def key(self, draft_id: str) -> str:
         return f"{self._ns}:lease:{draft_id}"
@@ -107,7 +114,9 @@ class Leases:
         key = self.key(draft_id)
         if not self._r.set(key, token, nx=True, px=self._ttl_ms):
             return None
-        return Lease(self._r, key=key, token=token, ttl_ms=self._ttl_ms)
+        return Lease(
+            self._r, key=key, token=token, ttl_ms=self._ttl_ms, renew=self._renew, release=self._release
+        )
 
     def held(self, draft_id: str) -> bool:
         return bool(self._r.exists(self.key(draft_id)))

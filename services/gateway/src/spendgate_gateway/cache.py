@@ -73,9 +73,6 @@ class CachedReader:
             ),
         )
 
-    async def alist_accounts(self) -> list[Account]:
-        return await self._acached(("accounts",), self._reader.list_accounts)
-
     async def alist_campaigns(self, account_id: str) -> list[Campaign]:
         return await self._acached(("campaigns", account_id), lambda: self._reader.list_campaigns(account_id))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import anyio.to_thread
 import redis
@@ -19,6 +20,8 @@ from spendgate_gateway.audit import ReadAudit
 from spendgate_gateway.auth import current_principal
 from spendgate_gateway.cache import CachedReader
 from spendgate_gateway.reads import CampaignRows
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,17 +50,17 @@ class GatewayDeps:
         return current_principal(self.directory)
 
     async def account(self, principal: Principal, account_id: str) -> Account:
-        """The account if the principal may see it (NotFound otherwise), off the loop only on a reload."""
-        catalog = self.core.catalog
-        if catalog.fresh:
-            return catalog.get(principal, account_id)
-        return await anyio.to_thread.run_sync(catalog.get, principal, account_id)
+        """The account if the principal may see it (NotFound otherwise)."""
+        return await self._from_catalog(lambda: self.core.catalog.get(principal, account_id))
 
     async def visible_accounts(self, principal: Principal) -> list[Account]:
-        catalog = self.core.catalog
-        if catalog.fresh:
-            return catalog.visible_to(principal)
-        return await anyio.to_thread.run_sync(catalog.visible_to, principal)
+        return await self._from_catalog(lambda: self.core.catalog.visible_to(principal))
+
+    async def _from_catalog(self, lookup: Callable[[], T]) -> T:
+        """Answered on the loop while the account catalog is fresh; its reload is a platform request."""
+        if self.core.catalog.fresh:
+            return lookup()
+        return await anyio.to_thread.run_sync(lookup)
 
     async def record_read(
         self,
