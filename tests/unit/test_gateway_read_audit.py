@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 
@@ -14,21 +13,19 @@ from spendgate_gateway.audit import ReadAudit
 pytestmark = pytest.mark.anyio
 
 
-class RecordingLedger:
-    """Stands in for the ledger port: records each batch; refuses what it is told to (as the real one
-    does, before writing anything of the batch)."""
+class RecordingAppender:
+    """Stands in for the ledger's asyncio appender: records each batch; refuses what it is told to (as the
+    real one does, before writing anything of the batch); can hold a commit open."""
 
     def __init__(self) -> None:
         self.batches: list[list[str]] = []
-        self.threads: set[int] = set()
         self.refuse: set[str] = set()
         self.down = False
-        self.release = threading.Event()
+        self.release = asyncio.Event()
         self.release.set()
 
-    def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
-        self.release.wait(5)
-        self.threads.add(threading.get_ident())
+    async def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
+        await asyncio.wait_for(self.release.wait(), 5)
         if self.down:
             raise ConnectionError("redis is gone")
         if any(r.actor in self.refuse for r in requests):
@@ -36,62 +33,48 @@ class RecordingLedger:
         self.batches.append([r.actor for r in requests])
         return []
 
-    # The rest of the port is not used by ReadAudit.
-    def append(self, **_: object) -> LedgerEntry:
-        raise NotImplementedError
-
-    def latest(self, *, account_id: str | None = None, limit: int = 50) -> list[LedgerEntry]:
-        raise NotImplementedError
-
-    def export(self) -> Iterator[LedgerEntry]:
-        raise NotImplementedError
-
-    def verify(self) -> object:
-        raise NotImplementedError
-
 
 def read(actor: str) -> EntryRequest:
     return EntryRequest(actor, "read", "acc_us_001", None, {"tool": "get_account_snapshot"})
 
 
 async def test_concurrent_calls_share_commits_and_each_returns_after_its_own() -> None:
-    ledger = RecordingLedger()
-    audit = ReadAudit(ledger)  # type: ignore[arg-type]
-    ledger.release.clear()  # hold the first commit so that the others pile up behind it
+    appender = RecordingAppender()
+    audit = ReadAudit(appender)
+    appender.release.clear()  # hold the first commit open: the loop keeps running, the others pile up
     first = asyncio.create_task(audit.record(read("call-0")))
     await asyncio.sleep(0.05)
     rest = [asyncio.create_task(audit.record(read(f"call-{i}"))) for i in range(1, 33)]
     await asyncio.sleep(0.05)
     assert not any(t.done() for t in [first, *rest])  # nobody is answered before their entry is stored
-    ledger.release.set()
+    appender.release.set()
     await asyncio.gather(first, *rest)
-    assert ledger.batches == [["call-0"], [f"call-{i}" for i in range(1, 33)]]
-    assert threading.get_ident() not in ledger.threads  # commits never block the event loop
+    assert appender.batches == [["call-0"], [f"call-{i}" for i in range(1, 33)]]
 
 
 async def test_a_refused_entry_fails_only_its_own_call() -> None:
-    ledger = RecordingLedger()
-    ledger.refuse = {"bad"}
-    audit = ReadAudit(ledger)  # type: ignore[arg-type]
-    ledger.release.clear()
+    appender = RecordingAppender()
+    appender.refuse = {"bad"}
+    audit = ReadAudit(appender)
+    appender.release.clear()
     blocker = asyncio.create_task(audit.record(read("first")))
     await asyncio.sleep(0.05)
     calls = [asyncio.create_task(audit.record(read(actor))) for actor in ("a", "bad", "b")]
     await asyncio.sleep(0.05)
-    ledger.release.set()
+    appender.release.set()
     await blocker
     outcomes = await asyncio.gather(*calls, return_exceptions=True)
     assert outcomes[0] is None and outcomes[2] is None
     assert isinstance(outcomes[1], ValueError)
-    assert ledger.batches == [["first"], ["a"], ["b"]]
+    assert appender.batches == [["first"], ["a"], ["b"]]
 
 
 async def test_an_unreachable_ledger_fails_every_call_of_the_batch() -> None:
-    ledger = RecordingLedger()
-    ledger.down = True
-    audit = ReadAudit(ledger)  # type: ignore[arg-type]
+    appender = RecordingAppender()
+    appender.down = True
+    audit = ReadAudit(appender)
     outcomes = await asyncio.gather(*(audit.record(read(f"c{i}")) for i in range(4)), return_exceptions=True)
     assert all(isinstance(o, ConnectionError) for o in outcomes)
-    ledger.down = False
+    appender.down = False
     await audit.record(read("after"))  # the next call commits normally
-    assert ledger.batches == [["after"]]
+    assert appender.batches == [["after"]]

@@ -34,13 +34,23 @@ def adsim_reader(settings: CoreSettings, token: str) -> AdsimReader:
     return AdsimReader(adsim_client(settings.adsim_url, token))
 
 
+def redis_ledger(settings: CoreSettings, *, client: redis.Redis, clock: Clock) -> RedisLedger:
+    return RedisLedger(redis=client, signer=load_signing_key(settings.ledger_key_file), clock=clock)
+
+
 def build_core(
-    settings: CoreSettings, *, client: redis.Redis, reader: PlatformReader, clock: Clock | None = None
+    settings: CoreSettings,
+    *,
+    client: redis.Redis,
+    reader: PlatformReader,
+    clock: Clock | None = None,
+    ledger: RedisLedger | None = None,
 ) -> CoreDeps:
+    """`ledger`: pass the one `redis_ledger` built when the caller also appends to it another way."""
     clock = clock or SystemClock()
     return CoreDeps(
         store=RedisDraftStore(client),
-        ledger=RedisLedger(redis=client, signer=load_signing_key(settings.ledger_key_file), clock=clock),
+        ledger=ledger or redis_ledger(settings, client=client, clock=clock),
         policies=PolicyBook.load(settings.policy_file),
         clock=clock,
         reader=reader,

@@ -45,17 +45,19 @@ tampered data: it reports.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import random
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol, cast
 
 import redis
+import redis.asyncio
 from pydantic import AwareDatetime, BaseModel, ConfigDict, JsonValue, field_serializer, field_validator
 
 from spendgate_core.clock import Clock
@@ -346,6 +348,32 @@ def _check(request: EntryRequest) -> None:
         raise ValueError(f"ledger entry is not representable as JSON: {exc}") from None
 
 
+def _groups(requests: Sequence[EntryRequest]) -> list[Sequence[EntryRequest]]:
+    """The requests in commit-sized groups, once every one of them is known to be storable."""
+    for request in requests:
+        _check(request)
+    return [requests[start : start + _MAX_GROUP] for start in range(0, len(requests), _MAX_GROUP)]
+
+
+def _reply(raw: Any) -> tuple[int, str]:
+    """The append script's `{status, payload}`."""
+    status, payload = cast(list[Any], raw)
+    try:
+        return int(status), _text(payload)
+    except UnicodeDecodeError:
+        raise LedgerCorruptError("the ledger checkpoint is unreadable (run spendgate audit verify)") from None
+
+
+@dataclass(frozen=True)
+class AppendAttempt:
+    """One run of the append script that `RedisLedger.group_commit` asks its driver for, after waiting
+    `delay` seconds (jittered backoff, once writers really contend)."""
+
+    keys: list[str]
+    args: list[str | int]
+    delay: float
+
+
 class RedisLedger:
     """The ledger in Redis. Safe to share between threads and to run in many processes at once.
 
@@ -396,26 +424,43 @@ class RedisLedger:
         ValueError for an unknown action or details that are not representable as JSON, before anything
         is written.
         """
-        for request in requests:
-            _check(request)
         entries: list[LedgerEntry] = []
         with self._append_lock:
-            for start in range(0, len(requests), _MAX_GROUP):
-                entries += self._commit(requests[start : start + _MAX_GROUP])
+            for group in _groups(requests):
+                steps = self.group_commit(group)
+                try:
+                    attempt = next(steps)
+                    while True:
+                        if attempt.delay:
+                            time.sleep(attempt.delay)
+                        attempt = steps.send(self._append_script(keys=attempt.keys, args=attempt.args))
+                except StopIteration as committed:
+                    entries += committed.value
         return entries
 
-    def _commit(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
-        """One compare-and-set for the whole batch, rebuilt on top of the new head after a lost race."""
+    def group_commit(
+        self, requests: Sequence[EntryRequest]
+    ) -> Generator[AppendAttempt, Any, list[LedgerEntry]]:
+        """One group commit without I/O, so that a blocking and an asyncio client share it: it yields each
+        run of the append script, takes the script's reply back, and returns the entries once a run wins.
+        After a lost race the batch is rebuilt on top of the new head.
+
+        For at most `_MAX_GROUP` checked requests (`_groups`); `append_many` and `AsyncLedgerAppender`
+        drive it.
+        """
         head_raw = self._head_hint
-        for attempt in range(_MAX_ATTEMPTS):
+        delay = 0.0
+        for tries in range(_MAX_ATTEMPTS):
             seq, prev_hash = self._parse_head(head_raw)
             built: list[tuple[LedgerEntry, str]] = []
             for request in requests:
                 entry, text = self._build(seq + 1 + len(built), prev_hash, request)
                 built.append((entry, text))
                 prev_hash = entry.hash
-            status, payload = self._run_append(built, head_raw, seq)
+            run, new_head = self._attempt(built, head_raw, seq, delay)
+            status, payload = _reply((yield run))
             if status == 1:
+                self._head_hint = new_head
                 for entry, _ in built:
                     LEDGER_ENTRIES.labels(entry.action).inc()
                 return [entry for entry, _ in built]
@@ -428,13 +473,15 @@ class RedisLedger:
             self._head_hint = payload
             # The first miss is usually just a stale hint, so retry at once; later misses mean real
             # contention, and full jitter spreads the writers out.
-            if attempt:
-                time.sleep(random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
+            delay = random.uniform(0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**tries)) if tries else 0.0
         raise LedgerContentionError(
             f"ledger append lost to concurrent writers {_MAX_ATTEMPTS} times; retry later"
         )
 
-    def _run_append(self, built: list[tuple[LedgerEntry, str]], head_raw: str, seq: int) -> tuple[int, str]:
+    def _attempt(
+        self, built: list[tuple[LedgerEntry, str]], head_raw: str, seq: int, delay: float
+    ) -> tuple[AppendAttempt, str]:
+        """The script run that appends `built` if the head is still `head_raw`, and the head it writes."""
         last = built[-1][0]
         signature = self._signer.sign(_checkpoint_message(last.seq, last.hash))
         new_head = canonical_json({"hash": last.hash, "seq": last.seq, "sig": signature})
@@ -452,16 +499,7 @@ class RedisLedger:
             *(text for _, text in built),
             *index_seqs,
         ]
-        status, payload = cast(list[Any], self._append_script(keys=keys, args=args))
-        try:
-            result = int(status), _text(payload)
-        except UnicodeDecodeError:
-            raise LedgerCorruptError(
-                "the ledger checkpoint is unreadable (run spendgate audit verify)"
-            ) from None
-        if result[0] == 1:
-            self._head_hint = new_head
-        return result
+        return AppendAttempt(keys, args, delay), new_head
 
     def _build(self, seq: int, prev_hash: str, request: EntryRequest) -> tuple[LedgerEntry, str]:
         """The signed entry and its stored text. Built as plain JSON rather than through the model: this
@@ -610,3 +648,35 @@ class RedisLedger:
             yield batch
             if len(batch) < end - start:
                 return
+
+
+class AsyncLedgerAppender:
+    """`append_many` for code on an event loop, on an asyncio Redis client: the ledger's own group commit
+    and compare-and-set (`RedisLedger.group_commit`) with no worker thread. Its commits take turns.
+
+    Appends from threads of the same process (`RedisLedger.append_many`) may interleave with these; the
+    compare-and-set settles that race as it settles any other.
+    """
+
+    def __init__(self, ledger: RedisLedger, client: redis.asyncio.Redis) -> None:
+        if client.connection_pool.connection_kwargs.get("decode_responses"):
+            raise ValueError("AsyncLedgerAppender needs a Redis client with decode_responses=False")
+        self._ledger = ledger
+        self._append_script = client.register_script(_APPEND_LUA)
+        self._turn = asyncio.Lock()
+
+    async def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
+        """As `RedisLedger.append_many`: all of the entries, in order, or none of them."""
+        entries: list[LedgerEntry] = []
+        async with self._turn:
+            for group in _groups(requests):
+                steps = self._ledger.group_commit(group)
+                try:
+                    attempt = next(steps)
+                    while True:
+                        if attempt.delay:
+                            await asyncio.sleep(attempt.delay)
+                        attempt = steps.send(await self._append_script(keys=attempt.keys, args=attempt.args))
+                except StopIteration as committed:
+                    entries += committed.value
+        return entries

@@ -9,11 +9,13 @@ from typing import Any
 from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
 
-from spendgate_core.bootstrap import async_redis_client, build_core, redis_client
-from spendgate_core.clock import Clock
+from spendgate_core.bootstrap import async_redis_client, build_core, redis_client, redis_ledger
+from spendgate_core.clock import Clock, SystemClock
+from spendgate_core.ledger import AsyncLedgerAppender
 from spendgate_core.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.principals import PrincipalDirectory
 from spendgate_core.store import AccountCounters
+from spendgate_gateway.audit import ReadAudit
 from spendgate_gateway.auth import PrincipalTokenVerifier
 from spendgate_gateway.cache import CachedReader
 from spendgate_gateway.deps import GatewayDeps
@@ -45,16 +47,21 @@ Money, in arguments and results, is a decimal string in the account currency's m
 
 def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> GatewayDeps:
     """The real adapters. The reader holds the platform's read token only; the gateway has no other."""
+    clock = clock or SystemClock()
     client = redis_client(settings)
     async_client = async_redis_client(settings)
     http = adsim_client(settings.adsim_url, settings.adsim_read_token.get_secret_value())
     reader = AdsimReader(http)
+    ledger = redis_ledger(
+        settings, client=client, clock=clock
+    )  # drafts append from threads, reads on the loop
     return GatewayDeps(
-        core=build_core(settings, client=client, reader=reader, clock=clock),
+        core=build_core(settings, client=client, reader=reader, clock=clock, ledger=ledger),
         reads=CachedReader(reader, ttl_seconds=settings.gateway_cache_ttl_seconds),
         directory=PrincipalDirectory(settings.principals_file),
         redis_client=client,
         counters=AccountCounters(async_client),
+        audit=ReadAudit(AsyncLedgerAppender(ledger, async_client)),
         principals_file=settings.principals_file,
         closers=(http.close, client.close),
         async_closers=(async_client.aclose,),

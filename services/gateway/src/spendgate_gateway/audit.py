@@ -2,22 +2,29 @@
 
 Every answered read call is ledgered before its answer leaves (SPEC §9). Calls that finish while a
 commit is under way wait for the next one together, so at 32 concurrent calls a commit carries dozens
-of entries for one Redis round trip and one checkpoint signature, and the event loop never blocks:
-the commit itself runs in a worker thread.
+of entries for one Redis round trip and one checkpoint signature. Commits run on the event loop with an
+asyncio Redis client (`AsyncLedgerAppender`): a worker thread per commit cost more than the commit
+(bench/, reads at concurrency 8).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from typing import Protocol
 
-import anyio.to_thread
+from spendgate_core.ledger import EntryRequest, LedgerEntry
 
-from spendgate_core.ledger import EntryRequest, Ledger
+
+class Appender(Protocol):
+    async def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
+        """All of the entries, in order, or none: ValueError, before writing, for one it cannot store."""
+        ...
 
 
 class ReadAudit:
-    def __init__(self, ledger: Ledger) -> None:
-        self._ledger = ledger
+    def __init__(self, appender: Appender) -> None:
+        self._appender = appender
         self._pending: list[tuple[EntryRequest, asyncio.Future[None]]] = []
         self._committer: asyncio.Task[None] | None = None
 
@@ -33,9 +40,8 @@ class ReadAudit:
     async def _commit_pending(self) -> None:
         while self._pending:
             batch, self._pending = self._pending, []
-            requests = [request for request, _ in batch]
             try:
-                await anyio.to_thread.run_sync(self._ledger.append_many, requests)
+                await self._appender.append_many([request for request, _ in batch])
             except ValueError:
                 # The ledger refused the batch before writing any of it: find the one it refuses.
                 await self._commit_one_by_one(batch)
@@ -47,7 +53,7 @@ class ReadAudit:
     async def _commit_one_by_one(self, batch: list[tuple[EntryRequest, asyncio.Future[None]]]) -> None:
         for item in batch:
             try:
-                await anyio.to_thread.run_sync(self._ledger.append_many, [item[0]])
+                await self._appender.append_many([item[0]])
             except Exception as exc:
                 _settle([item], exc)
             else:

@@ -29,7 +29,8 @@ class GatewayDeps:
     """`core.reader` is live (draft tools record `before` from it); `reads` is the cached reader.
 
     Read tools are async: they answer from the cache and `counters` on the event loop and ledger through
-    `audit`'s group commit; anything that may block (a cache miss, a store query) goes to a worker thread.
+    `audit`'s group commit, also on the loop; anything that may block (a cache miss, a store query) goes
+    to a worker thread.
     """
 
     core: CoreDeps
@@ -37,14 +38,11 @@ class GatewayDeps:
     directory: PrincipalDirectory
     redis_client: redis.Redis
     counters: AccountCounters
+    audit: ReadAudit
     principals_file: Path
-    audit: ReadAudit = field(init=False)
     rows: CampaignRows = field(init=False, default_factory=CampaignRows)
     closers: tuple[Callable[[], None], ...] = field(default=())
     async_closers: tuple[Callable[[], Awaitable[None]], ...] = field(default=())
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "audit", ReadAudit(self.core.ledger))
 
     def principal(self) -> Principal:
         return current_principal(self.directory)
