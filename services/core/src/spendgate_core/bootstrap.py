@@ -44,12 +44,13 @@ def build_core(
     client: redis.Redis,
     reader: PlatformReader,
     clock: Clock | None = None,
+    store: RedisDraftStore | None = None,
     ledger: RedisLedger | None = None,
 ) -> CoreDeps:
-    """`ledger`: pass the one `redis_ledger` built when the caller also appends to it another way."""
+    """`store`, `ledger`: pass the ones the caller also uses another way (the gateway, on its loop)."""
     clock = clock or SystemClock()
     return CoreDeps(
-        store=RedisDraftStore(client),
+        store=store or RedisDraftStore(client),
         ledger=ledger or redis_ledger(settings, client=client, clock=clock),
         policies=PolicyBook.load(settings.policy_file),
         clock=clock,

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+import anyio.to_thread
 
 from spendgate_core.clock import Clock
 from spendgate_core.errors import NotFound
@@ -17,6 +20,8 @@ from spendgate_core.store import DraftStore
 
 if TYPE_CHECKING:
     from spendgate_core.events import EventSink
+
+T = TypeVar("T")
 
 
 class AccountCatalog:
@@ -51,6 +56,18 @@ class AccountCatalog:
                 if account.id == account_id:
                     return account
         raise NotFound(f"unknown account {account_id!r}; call list_accounts to see the ids you can use")
+
+    async def aget(self, principal: Principal, account_id: str) -> Account:
+        """`get` for an event loop: from memory while fresh; a reload (a platform request) in a thread."""
+        return await self._on_loop(lambda: self.get(principal, account_id))
+
+    async def avisible_to(self, principal: Principal) -> list[Account]:
+        return await self._on_loop(lambda: self.visible_to(principal))
+
+    async def _on_loop(self, lookup: Callable[[], T]) -> T:
+        if self.fresh:
+            return lookup()
+        return await anyio.to_thread.run_sync(lookup)
 
 
 @dataclass(frozen=True)

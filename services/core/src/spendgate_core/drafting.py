@@ -6,16 +6,18 @@ A draft reads the live value first and records it as `before`; every refusal nam
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
-from typing import TypeVar
 
 from spendgate_core import lifecycle
 from spendgate_core.deps import CoreDeps
 from spendgate_core.errors import Conflict, DuplicateDraft, Forbidden, InvalidInput, NotFound, PolicyViolation
 from spendgate_core.events import announce
 from spendgate_core.ids import new_draft_id
+from spendgate_core.ledger import EntryRequest
 from spendgate_core.logs import bound, current_request_id
 from spendgate_core.metrics import DRAFTS_CREATED, DRAFTS_REFUSED
 from spendgate_core.models import (
@@ -30,17 +32,27 @@ from spendgate_core.models import (
 )
 from spendgate_core.money import format_money, to_minor
 from spendgate_core.platforms.reader import Account, Campaign
-from spendgate_core.policy import check_draft, required_approvals
+from spendgate_core.policy import Limits, check_draft, required_approvals
 from spendgate_core.principals import Principal
 
-T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-def _counted(action: Callable[[], T]) -> T:
-    """Run a proposal, counting a refusal under the rule that refused it."""
+@dataclass(frozen=True)
+class Proposal:
+    """What a proposal would change, worked out from the live values: the draft's kind, changes and
+    net daily-budget delta. Pure, so the blocking and the event-loop use cases share every rule."""
+
+    kind: DraftKind
+    changes: tuple[Change, ...]
+    delta: int
+
+
+@contextmanager
+def counting_refusals() -> Iterator[None]:
+    """Count a refusal raised inside the block under the rule that refused it."""
     try:
-        return action()
+        yield
     except PolicyViolation as exc:
         DRAFTS_REFUSED.labels(exc.rule).inc()
         raise
@@ -58,14 +70,16 @@ def _counted(action: Callable[[], T]) -> T:
         raise
 
 
-def _require_drafter(principal: Principal) -> None:
+def require_drafter(principal: Principal) -> None:
     if not principal.has_scope("mcp.draft"):
         raise Forbidden(f"{principal.name} may read but not draft (needs the mcp.draft scope)")
 
 
-def _campaign(deps: CoreDeps, account: Account, campaign_id: str) -> Campaign:
+@contextmanager
+def campaign_lookup(account: Account, campaign_id: str) -> Iterator[None]:
+    """An unknown campaign, reworded for the model: where to find the ids."""
     try:
-        return deps.reader.get_campaign(account.id, campaign_id)
+        yield
     except NotFound:
         raise NotFound(
             f"unknown campaign {campaign_id!r} in account {account.id}; "
@@ -73,27 +87,92 @@ def _campaign(deps: CoreDeps, account: Account, campaign_id: str) -> Campaign:
         ) from None
 
 
-def _stage(
+def shift_amount(
+    amount: Decimal | str, *, account: Account, from_campaign_id: str, to_campaign_id: str
+) -> int:
+    """The amount to move, in minor units, refused before any platform read if it cannot be a shift."""
+    moved = to_minor(amount, account.currency)
+    if moved <= 0:
+        raise InvalidInput("amount must be greater than zero")
+    if from_campaign_id == to_campaign_id:
+        raise InvalidInput("from_campaign_id and to_campaign_id must be different campaigns")
+    return moved
+
+
+def budget_change(campaign: Campaign, *, new: int, expected: int | None, currency: str) -> Proposal:
+    if expected is not None and expected != campaign.daily_budget:
+        raise Conflict(
+            f"expected_current_budget: {campaign.id} has "
+            f"{format_money(campaign.daily_budget, currency)} live, "
+            f"not {format_money(expected, currency)}; re-read it and propose again"
+        )
+    if new == campaign.daily_budget:
+        raise InvalidInput(f"{campaign.id} already has a daily budget of {format_money(new, currency)}")
+    change = Change(
+        entity_id=campaign.id, field=ChangeField.DAILY_BUDGET, before=campaign.daily_budget, after=new
+    )
+    return Proposal(DraftKind.BUDGET_CHANGE, (change,), new - campaign.daily_budget)
+
+
+def budget_shift(source: Campaign, target: Campaign, *, moved: int) -> Proposal:
+    if source.status is not CampaignStatus.ENABLED:
+        # Budget taken from a paused campaign was not being spent: moving it is a pure increase.
+        raise InvalidInput(
+            f"{source.id} is {source.status.value}, so its budget is not being spent; "
+            "propose a budget change for the target instead"
+        )
+    # The decrease is written first: if the increase then fails, nothing was added to spend.
+    changes = (
+        Change(
+            entity_id=source.id,
+            field=ChangeField.DAILY_BUDGET,
+            before=source.daily_budget,
+            after=source.daily_budget - moved,
+        ),
+        Change(
+            entity_id=target.id,
+            field=ChangeField.DAILY_BUDGET,
+            before=target.daily_budget,
+            after=target.daily_budget + moved,
+        ),
+    )
+    return Proposal(DraftKind.BUDGET_SHIFT, changes, 0)
+
+
+def status_change(campaign: Campaign, new_status: CampaignStatus) -> Proposal:
+    if campaign.status is new_status:
+        raise InvalidInput(f"{campaign.id} is already {new_status.value}")
+    # Enabling a paused campaign starts spending its daily budget: it counts as an increase.
+    delta = campaign.daily_budget if new_status is CampaignStatus.ENABLED else -campaign.daily_budget
+    change = Change(
+        entity_id=campaign.id,
+        field=ChangeField.STATUS,
+        before=campaign.status.value,
+        after=new_status.value,
+        budget_basis=campaign.daily_budget,
+    )
+    return Proposal(DraftKind.STATUS_CHANGE, (change,), delta)
+
+
+def new_draft(
     deps: CoreDeps,
     *,
     principal: Principal,
     account: Account,
-    kind: DraftKind,
-    changes: tuple[Change, ...],
-    delta: int,
+    proposal: Proposal,
     reason: str,
     rollback_of: str | None = None,
-) -> Draft:
-    """Build the draft, check every policy rule, store it (taking its field locks) and ledger it."""
+) -> tuple[Draft, Limits]:
+    """The pending draft for a proposal, and the account's limits it must pass."""
     now = deps.clock.now()
     limits = deps.limits(account.id, account.currency)
     draft = Draft(
         id=new_draft_id(now),
         account_id=account.id,
         platform=deps.reader.platform,
-        kind=kind,
-        changes=changes,
-        impact=Impact(daily_budget_delta=delta, currency=account.currency),
+        kind=proposal.kind,
+        changes=proposal.changes,
+        impact=Impact(daily_budget_delta=proposal.delta, currency=account.currency),
         reason=reason,
         proposed_by=Actor(name=principal.name, kind=principal.kind),
         created_at=now,
@@ -102,38 +181,66 @@ def _stage(
         request_id=current_request_id(),
     )
     # Four eyes weighs every increase in the draft, so a large shift cannot slip through as "net zero".
-    draft = draft.model_copy(
-        update={"required_approvals": required_approvals(increase=draft.gross_increase, limits=limits)}
-    )
-    # Only increases draw on the envelope, so only they need to know how much of it is used.
-    used = deps.store.envelope_used(account.id, now=now) if draft.increase > 0 else 0
-    check_draft(draft, limits=limits, envelope_used=used)
-    deps.store.create(draft, max_pending=limits.max_pending_drafts)
-    deps.ledger.append(
+    required = required_approvals(increase=draft.gross_increase, limits=limits)
+    return draft.model_copy(update={"required_approvals": required}), limits
+
+
+def ledger_request(principal: Principal, draft: Draft) -> EntryRequest:
+    return EntryRequest(
         actor=principal.name,
-        action="draft" if kind is not DraftKind.ROLLBACK else "rollback",
-        account_id=account.id,
+        action="draft" if draft.kind is not DraftKind.ROLLBACK else "rollback",
+        account_id=draft.account_id,
         draft_id=draft.id,
         details={
-            "kind": kind.value,
-            "changes": [c.model_dump(mode="json") for c in changes],
-            "daily_budget_delta": delta,
-            "currency": account.currency,
-            "reason": reason,
-            **({"rollback_of": rollback_of} if rollback_of else {}),
+            "kind": draft.kind.value,
+            "changes": [c.model_dump(mode="json") for c in draft.changes],
+            "daily_budget_delta": draft.impact.daily_budget_delta,
+            "currency": draft.impact.currency,
+            "reason": draft.reason,
+            **({"rollback_of": draft.rollback_of} if draft.rollback_of else {}),
         },
     )
-    DRAFTS_CREATED.labels(kind.value).inc()
+
+
+def created(draft: Draft, principal: Principal) -> None:
+    """Count and log a stored draft."""
+    DRAFTS_CREATED.labels(draft.kind.value).inc()
     with bound(request_id=draft.request_id, draft_id=draft.id):
         log.info(
             "draft created",
             extra={
                 "event": "draft.created",
-                "kind": kind.value,
-                "account_id": account.id,
+                "kind": draft.kind.value,
+                "account_id": draft.account_id,
                 "actor": principal.name,
             },
         )
+
+
+def _campaign(deps: CoreDeps, account: Account, campaign_id: str) -> Campaign:
+    with campaign_lookup(account, campaign_id):
+        return deps.reader.get_campaign(account.id, campaign_id)
+
+
+def _stage(
+    deps: CoreDeps,
+    *,
+    principal: Principal,
+    account: Account,
+    proposal: Proposal,
+    reason: str,
+    rollback_of: str | None = None,
+) -> Draft:
+    """Build the draft, check every policy rule, store it (taking its field locks) and ledger it."""
+    draft, limits = new_draft(
+        deps, principal=principal, account=account, proposal=proposal, reason=reason, rollback_of=rollback_of
+    )
+    # Only increases draw on the envelope, so only they need to know how much of it is used.
+    used = deps.store.envelope_used(account.id, now=draft.created_at) if draft.increase > 0 else 0
+    check_draft(draft, limits=limits, envelope_used=used)
+    deps.store.create(draft, max_pending=limits.max_pending_drafts)
+    deps.ledger.append_many([ledger_request(principal, draft)])
+    created(draft, principal)
     announce(deps, "draft.created", draft)
     return draft
 
@@ -148,37 +255,16 @@ def propose_budget_change(
     reason: str,
     expected_current_budget: Decimal | str | None = None,
 ) -> Draft:
-    def run() -> Draft:
-        _require_drafter(principal)
+    with counting_refusals():
+        require_drafter(principal)
         account = deps.catalog.get(principal, account_id)
         new = to_minor(new_daily_budget, account.currency)
         expected = (
             None if expected_current_budget is None else to_minor(expected_current_budget, account.currency)
         )
         campaign = _campaign(deps, account, campaign_id)
-        money = account.currency
-        if expected is not None and expected != campaign.daily_budget:
-            raise Conflict(
-                f"expected_current_budget: {campaign_id} has "
-                f"{format_money(campaign.daily_budget, money)} live, "
-                f"not {format_money(expected, money)}; re-read it and propose again"
-            )
-        if new == campaign.daily_budget:
-            raise InvalidInput(f"{campaign_id} already has a daily budget of {format_money(new, money)}")
-        change = Change(
-            entity_id=campaign.id, field=ChangeField.DAILY_BUDGET, before=campaign.daily_budget, after=new
-        )
-        return _stage(
-            deps,
-            principal=principal,
-            account=account,
-            kind=DraftKind.BUDGET_CHANGE,
-            changes=(change,),
-            delta=new - campaign.daily_budget,
-            reason=reason,
-        )
-
-    return _counted(run)
+        proposal = budget_change(campaign, new=new, expected=expected, currency=account.currency)
+        return _stage(deps, principal=principal, account=account, proposal=proposal, reason=reason)
 
 
 def propose_budget_shift(
@@ -191,48 +277,16 @@ def propose_budget_shift(
     amount: Decimal | str,
     reason: str,
 ) -> Draft:
-    def run() -> Draft:
-        _require_drafter(principal)
+    with counting_refusals():
+        require_drafter(principal)
         account = deps.catalog.get(principal, account_id)
-        moved = to_minor(amount, account.currency)
-        if moved <= 0:
-            raise InvalidInput("amount must be greater than zero")
-        if from_campaign_id == to_campaign_id:
-            raise InvalidInput("from_campaign_id and to_campaign_id must be different campaigns")
+        moved = shift_amount(
+            amount, account=account, from_campaign_id=from_campaign_id, to_campaign_id=to_campaign_id
+        )
         source = _campaign(deps, account, from_campaign_id)
         target = _campaign(deps, account, to_campaign_id)
-        if source.status is not CampaignStatus.ENABLED:
-            # Budget taken from a paused campaign was not being spent: moving it is a pure increase.
-            raise InvalidInput(
-                f"{source.id} is {source.status.value}, so its budget is not being spent; "
-                "propose a budget change for the target instead"
-            )
-        # The decrease is written first: if the increase then fails, nothing was added to spend.
-        changes = (
-            Change(
-                entity_id=source.id,
-                field=ChangeField.DAILY_BUDGET,
-                before=source.daily_budget,
-                after=source.daily_budget - moved,
-            ),
-            Change(
-                entity_id=target.id,
-                field=ChangeField.DAILY_BUDGET,
-                before=target.daily_budget,
-                after=target.daily_budget + moved,
-            ),
-        )
-        return _stage(
-            deps,
-            principal=principal,
-            account=account,
-            kind=DraftKind.BUDGET_SHIFT,
-            changes=changes,
-            delta=0,
-            reason=reason,
-        )
-
-    return _counted(run)
+        proposal = budget_shift(source, target, moved=moved)
+        return _stage(deps, principal=principal, account=account, proposal=proposal, reason=reason)
 
 
 def propose_status_change(
@@ -244,32 +298,12 @@ def propose_status_change(
     new_status: CampaignStatus,
     reason: str,
 ) -> Draft:
-    def run() -> Draft:
-        _require_drafter(principal)
+    with counting_refusals():
+        require_drafter(principal)
         account = deps.catalog.get(principal, account_id)
         campaign = _campaign(deps, account, campaign_id)
-        if campaign.status is new_status:
-            raise InvalidInput(f"{campaign_id} is already {new_status.value}")
-        # Enabling a paused campaign starts spending its daily budget: it counts as an increase.
-        delta = campaign.daily_budget if new_status is CampaignStatus.ENABLED else -campaign.daily_budget
-        change = Change(
-            entity_id=campaign.id,
-            field=ChangeField.STATUS,
-            before=campaign.status.value,
-            after=new_status.value,
-            budget_basis=campaign.daily_budget,
-        )
-        return _stage(
-            deps,
-            principal=principal,
-            account=account,
-            kind=DraftKind.STATUS_CHANGE,
-            changes=(change,),
-            delta=delta,
-            reason=reason,
-        )
-
-    return _counted(run)
+        proposal = status_change(campaign, new_status)
+        return _stage(deps, principal=principal, account=account, proposal=proposal, reason=reason)
 
 
 def withdraw_draft(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str) -> Draft:
@@ -293,14 +327,11 @@ def stage_rollback(
     *, deps: CoreDeps, principal: Principal, account: Account, original: Draft, changes: tuple[Change, ...]
 ) -> Draft:
     """Stage a rollback draft (used by the approval service; humans request rollbacks, agents cannot)."""
-    delta = sum(change_delta(c) for c in changes)
     return _stage(
         deps,
         principal=principal,
         account=account,
-        kind=DraftKind.ROLLBACK,
-        changes=changes,
-        delta=delta,
+        proposal=Proposal(DraftKind.ROLLBACK, changes, sum(change_delta(c) for c in changes)),
         reason=f"rollback of {original.id}: {original.reason}"[:2000],
         rollback_of=original.id,
     )

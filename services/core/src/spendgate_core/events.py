@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import redis
+import redis.asyncio
 from redis.commands.core import Script
 
 from spendgate_core.ids import ulid
@@ -114,6 +115,23 @@ def event_payload(*, type: EventType, draft: Draft, now: datetime, url: str | No
     }
 
 
+def _publish_call(
+    type: EventType, draft: Draft, *, now: datetime, url: str | None
+) -> tuple[str, list[str], list[str | int]]:
+    """The event id and the publish-once script's keys and arguments."""
+    payload = event_payload(type=type, draft=draft, now=now, url=url)
+    keys = [marker_key(draft.id, draft.version), STREAM_KEY]
+    args: list[str | int] = [
+        int(MARKER_TTL.total_seconds()),
+        STREAM_MAXLEN,
+        payload["id"],
+        type,
+        draft.id,
+        json.dumps(payload, separators=(",", ":"), sort_keys=True),
+    ]
+    return str(payload["id"]), keys, args
+
+
 def publish(
     client: redis.Redis,
     *,
@@ -128,23 +146,13 @@ def publish(
     Best effort by contract: a Redis failure is logged and swallowed, because the state change it
     announces is already saved and must stand (see the module docstring for what recovers it).
     """
-    payload = event_payload(type=type, draft=draft, now=now or datetime.now(UTC), url=url)
+    event_id, keys, args = _publish_call(type, draft, now=now or datetime.now(UTC), url=url)
     try:
-        added = (script or publish_script(client))(  # EVALSHA: the script is not resent every time
-            keys=[marker_key(draft.id, draft.version), STREAM_KEY],
-            args=[
-                int(MARKER_TTL.total_seconds()),
-                STREAM_MAXLEN,
-                payload["id"],
-                type,
-                draft.id,
-                json.dumps(payload, separators=(",", ":"), sort_keys=True),
-            ],
-        )
+        added = (script or publish_script(client))(keys=keys, args=args)  # EVALSHA: not resent every time
     except redis.RedisError as exc:
         log.error("could not publish %s for %s v%d: %s", type, draft.id, draft.version, exc)
         return None
-    return str(payload["id"]) if added else None
+    return event_id if added else None
 
 
 def publish_script(client: redis.Redis) -> Script:
@@ -161,6 +169,21 @@ class RedisEvents:
 
     def publish(self, type: EventType, draft: Draft, *, now: datetime, url: str | None) -> None:
         publish(self._r, type=type, draft=draft, now=now, url=url, script=self._script)
+
+
+class AsyncRedisEvents:
+    """`RedisEvents` for an event loop (the gateway's draft tools), on an asyncio client."""
+
+    def __init__(self, client: redis.asyncio.Redis) -> None:
+        self._script = client.register_script(_PUBLISH_ONCE)
+
+    async def publish(self, type: EventType, draft: Draft, *, now: datetime, url: str | None) -> None:
+        """As `publish`: best effort, never raises."""
+        _, keys, args = _publish_call(type, draft, now=now, url=url)
+        try:
+            await self._script(keys=keys, args=args)
+        except redis.RedisError as exc:
+            log.error("could not publish %s for %s v%d: %s", type, draft.id, draft.version, exc)
 
 
 def announce(deps: CoreDeps, type: EventType, draft: Draft) -> None:

@@ -174,12 +174,34 @@ _OVER_ENVELOPE = 3
 _DAY_MS = 86_400_000
 
 
+def _refuse_unless_created(draft: Draft, max_pending: int, reply: Any) -> None:
+    """DuplicateDraft or PolicyViolation(max_pending_drafts) from the create script's reply."""
+    outcome, detail = reply
+    if outcome == _DUPLICATE:
+        index, holder = (_text(part) for part in detail)
+        change = draft.changes[int(index) - 1]
+        raise DuplicateDraft(
+            f"draft {holder} already changes {change.field.value} of {change.entity_id}; "
+            "wait until it is decided or withdraw it"
+        )
+    if outcome == _FLOOD:
+        raise PolicyViolation(
+            "max_pending_drafts",
+            f"account {draft.account_id} already has {int(detail)} pending drafts (limit {max_pending}); "
+            "ask an approver to decide some first",
+        )
+
+
 class RedisDraftStore:
     def __init__(self, client: redis.Redis, *, namespace: str = "sg") -> None:
         self._r = client
         self._ns = namespace
         self._create_script = client.register_script(_CREATE_LUA)
         self._save_script = client.register_script(_SAVE_LUA)
+
+    @property
+    def namespace(self) -> str:
+        return self._ns
 
     # keys -------------------------------------------------------------------------------------------
     def _draft_key(self, draft_id: str) -> str:
@@ -215,14 +237,21 @@ class RedisDraftStore:
 
         One script, so the checks and the writes are one atomic step and one round trip.
         """
-        lock_keys = [self._lock_key(k) for k in draft.field_keys()]
-        index_keys = [
+        keys, args = self._create_call(draft, max_pending=max_pending)
+        _refuse_unless_created(draft, max_pending, self._create_script(keys=keys, args=args))
+
+    def _create_call(
+        self, draft: Draft, *, max_pending: int
+    ) -> tuple[builtins.list[str], builtins.list[str | int]]:
+        """The create script's keys and arguments (see `_CREATE_LUA`)."""
+        keys = [
             self._draft_key(draft.id),
             self._open_key(draft.account_id),
             self._all_key(),
             self._account_key(draft.account_id),
             self._status_key(draft.status),
             self._expiry_key(),
+            *(self._lock_key(k) for k in draft.field_keys()),
         ]
         args: builtins.list[str | int] = [
             draft.id,
@@ -231,20 +260,7 @@ class RedisDraftStore:
             _ms(draft.expires_at),
             max_pending,
         ]
-        outcome, detail = self._create_script(keys=[*index_keys, *lock_keys], args=args)
-        if outcome == _DUPLICATE:
-            index, holder = (_text(part) for part in detail)
-            change = draft.changes[int(index) - 1]
-            raise DuplicateDraft(
-                f"draft {holder} already changes {change.field.value} of {change.entity_id}; "
-                "wait until it is decided or withdraw it"
-            )
-        if outcome == _FLOOD:
-            raise PolicyViolation(
-                "max_pending_drafts",
-                f"account {draft.account_id} already has {int(detail)} pending drafts (limit {max_pending}); "
-                "ask an approver to decide some first",
-            )
+        return keys, args
 
     def save(self, draft: Draft, *, expected_version: int) -> Draft:
         """Replace the stored draft if its version is still `expected_version`; else VersionConflict."""
@@ -385,3 +401,22 @@ class AccountCounters:
             pipe.scard(_open_key(self._ns, account_id))
             members, pending = await pipe.execute()
         return _envelope_total(members), int(pending)
+
+
+class AsyncDraftStore:
+    """What drafting writes and reads on an event loop (the gateway's draft tools), on an asyncio client:
+    the same scripts and keys as `store`."""
+
+    def __init__(self, store: RedisDraftStore, client: redis.asyncio.Redis) -> None:
+        self._store = store
+        self._r = client
+        self._create_script = client.register_script(_CREATE_LUA)
+
+    async def create(self, draft: Draft, *, max_pending: int) -> None:
+        """As `RedisDraftStore.create`."""
+        keys, args = self._store._create_call(draft, max_pending=max_pending)
+        _refuse_unless_created(draft, max_pending, await self._create_script(keys=keys, args=args))
+
+    async def envelope_used(self, account_id: str, *, now: datetime) -> int:
+        key = _envelope_key(self._store.namespace, account_id)
+        return _envelope_total(await self._r.zrangebyscore(key, *_envelope_window(now)))

@@ -11,11 +11,13 @@ from fastmcp.server.http import StarletteWithLifespan
 
 from spendgate_core.bootstrap import async_redis_client, build_core, redis_client, redis_ledger
 from spendgate_core.clock import Clock, SystemClock
+from spendgate_core.drafting_async import AsyncDraftIO
+from spendgate_core.events import AsyncRedisEvents
 from spendgate_core.ledger import AsyncLedgerAppender
-from spendgate_core.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.platforms.adsim import AdsimReader, AsyncAdsimReader, adsim_client, async_adsim_client
 from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.store import AccountCounters
-from spendgate_gateway.audit import ReadAudit
+from spendgate_core.store import AccountCounters, AsyncDraftStore, RedisDraftStore
+from spendgate_gateway.audit import LedgerBatcher
 from spendgate_gateway.auth import PrincipalTokenVerifier
 from spendgate_gateway.cache import CachedReader
 from spendgate_gateway.deps import GatewayDeps
@@ -46,25 +48,38 @@ Money, in arguments and results, is a decimal string in the account currency's m
 
 
 def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> GatewayDeps:
-    """The real adapters. The reader holds the platform's read token only; the gateway has no other."""
+    """The real adapters. The readers hold the platform's read token only; the gateway has no other.
+
+    Blocking clients serve what runs in worker threads (cache misses, store queries, withdrawals); asyncio
+    clients serve what runs on the event loop (cached reads, the read ledger, proposals). Both write the
+    same store and the same ledger.
+    """
     clock = clock or SystemClock()
     client = redis_client(settings)
     async_client = async_redis_client(settings)
-    http = adsim_client(settings.adsim_url, settings.adsim_read_token.get_secret_value())
+    token = settings.adsim_read_token.get_secret_value()
+    http = adsim_client(settings.adsim_url, token)
+    async_http = async_adsim_client(settings.adsim_url, token)
     reader = AdsimReader(http)
-    ledger = redis_ledger(
-        settings, client=client, clock=clock
-    )  # drafts append from threads, reads on the loop
+    store = RedisDraftStore(client)
+    ledger = redis_ledger(settings, client=client, clock=clock)
+    audit = LedgerBatcher(AsyncLedgerAppender(ledger, async_client))
     return GatewayDeps(
-        core=build_core(settings, client=client, reader=reader, clock=clock, ledger=ledger),
+        core=build_core(settings, client=client, reader=reader, clock=clock, store=store, ledger=ledger),
         reads=CachedReader(reader, ttl_seconds=settings.gateway_cache_ttl_seconds),
         directory=PrincipalDirectory(settings.principals_file),
         redis_client=client,
         counters=AccountCounters(async_client),
-        audit=ReadAudit(AsyncLedgerAppender(ledger, async_client)),
+        audit=audit,
+        drafting=AsyncDraftIO(
+            reader=AsyncAdsimReader(async_http),
+            store=AsyncDraftStore(store, async_client),
+            ledger=audit,
+            events=AsyncRedisEvents(async_client),
+        ),
         principals_file=settings.principals_file,
         closers=(http.close, client.close),
-        async_closers=(async_client.aclose,),
+        async_closers=(async_http.aclose, async_client.aclose),
     )
 
 

@@ -1,10 +1,10 @@
-"""Read entries for the ledger, group-committed: one append per burst of concurrent read calls.
+"""The ledger entries of tool calls, group-committed: one append per burst of concurrent calls.
 
-Every answered read call is ledgered before its answer leaves (SPEC §9). Calls that finish while a
-commit is under way wait for the next one together, so at 32 concurrent calls a commit carries dozens
-of entries for one Redis round trip and one checkpoint signature. Commits run on the event loop with an
-asyncio Redis client (`AsyncLedgerAppender`): a worker thread per commit cost more than the commit
-(bench/, reads at concurrency 8).
+Every answered read call and every draft is ledgered before its answer leaves (SPEC §9). Calls that
+finish while a commit is under way wait for the next one together, so at 32 concurrent calls a commit
+carries dozens of entries for one Redis round trip and one checkpoint signature. Commits run on the
+event loop with an asyncio Redis client (`AsyncLedgerAppender`): a worker thread per commit cost more
+than the commit (bench/, reads at concurrency 8).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class Appender(Protocol):
         ...
 
 
-class ReadAudit:
+class LedgerBatcher:
     def __init__(self, appender: Appender) -> None:
         self._appender = appender
         self._pending: list[tuple[EntryRequest, asyncio.Future[None]]] = []

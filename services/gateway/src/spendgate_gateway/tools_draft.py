@@ -9,7 +9,7 @@ from fastmcp.server.auth import require_scopes
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from spendgate_core import drafting
+from spendgate_core import drafting, drafting_async
 from spendgate_core.models import CampaignStatus, Draft
 from spendgate_gateway.auth import DRAFT_SCOPE
 from spendgate_gateway.deps import GatewayDeps
@@ -64,7 +64,7 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
     drafter = require_scopes(DRAFT_SCOPE)  # read-only tokens do not even see these tools
 
     @mcp.tool(title="Propose a budget change", annotations=_draft("Propose a budget change"), auth=drafter)
-    def propose_budget_change(
+    async def propose_budget_change(
         account_id: AccountId,
         campaign_id: CampaignId,
         new_daily_budget: Annotated[Amount, Field(description="The new daily budget " + MONEY_HINT + ".")],
@@ -82,8 +82,9 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         refused (naming the rule) if a policy limit, a rival pending draft or expected_current_budget
         stands in the way. Nothing spends until humans approve it in the spendgate console."""
         with model_errors():
-            draft = drafting.propose_budget_change(
+            draft = await drafting_async.propose_budget_change(
                 deps=core,
+                io=gw.drafting,
                 principal=gw.principal(),
                 account_id=account_id,
                 campaign_id=campaign_id,
@@ -94,7 +95,7 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
             return proposal(gw, draft)
 
     @mcp.tool(title="Propose a budget shift", annotations=_draft("Propose a budget shift"), auth=drafter)
-    def propose_budget_shift(
+    async def propose_budget_shift(
         account_id: AccountId,
         from_campaign_id: CampaignId,
         to_campaign_id: CampaignId,
@@ -104,8 +105,9 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         """Draft moving daily budget from one campaign to another in the same account (net zero), as one
         draft with two changes. Nothing spends until humans approve it in the spendgate console."""
         with model_errors():
-            draft = drafting.propose_budget_shift(
+            draft = await drafting_async.propose_budget_shift(
                 deps=core,
+                io=gw.drafting,
                 principal=gw.principal(),
                 account_id=account_id,
                 from_campaign_id=from_campaign_id,
@@ -118,7 +120,7 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
     @mcp.tool(
         title="Propose pausing or enabling", annotations=_draft("Propose pausing or enabling"), auth=drafter
     )
-    def propose_status_change(
+    async def propose_status_change(
         account_id: AccountId,
         campaign_id: CampaignId,
         new_status: Annotated[Literal["PAUSED", "ENABLED"], Field(description="PAUSED or ENABLED.")],
@@ -127,8 +129,9 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         """Draft pausing or enabling one campaign (enabling counts as a budget increase for policy).
         Nothing changes until humans approve it in the spendgate console."""
         with model_errors():
-            draft = drafting.propose_status_change(
+            draft = await drafting_async.propose_status_change(
                 deps=core,
+                io=gw.drafting,
                 principal=gw.principal(),
                 account_id=account_id,
                 campaign_id=campaign_id,
@@ -137,6 +140,7 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
             )
             return proposal(gw, draft)
 
+    # Rare and a versioned save: a blocking call in FastMCP's worker threads, unlike the proposals.
     @mcp.tool(title="Withdraw a draft", annotations=_draft("Withdraw a draft"), auth=drafter)
     def withdraw_draft(draft_id: DraftId, reason: Reason) -> DraftOut:
         """Withdraw one of your own drafts while it still waits for a decision."""

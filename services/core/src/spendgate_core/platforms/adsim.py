@@ -8,19 +8,35 @@ from urllib.parse import quote
 
 import httpx
 
-from spendgate_core.platforms.http import send
+from spendgate_core.platforms.http import asend, send
 from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow
 
 PLATFORM = "adsim"
 
 
+def _client_options(base_url: str, token: str, timeout: float) -> dict[str, Any]:
+    return {
+        "base_url": base_url,
+        "headers": {"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        "timeout": httpx.Timeout(timeout, connect=3.0),
+        "limits": httpx.Limits(max_connections=50, max_keepalive_connections=20),
+    }
+
+
 def adsim_client(base_url: str, token: str, *, timeout: float = 10.0) -> httpx.Client:
-    return httpx.Client(
-        base_url=base_url,
-        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-        timeout=httpx.Timeout(timeout, connect=3.0),
-        limits=httpx.Limits(max_connections=50, max_keepalive_connections=20),
-    )
+    return httpx.Client(**_client_options(base_url, token, timeout))
+
+
+def async_adsim_client(base_url: str, token: str, *, timeout: float = 10.0) -> httpx.AsyncClient:
+    return httpx.AsyncClient(**_client_options(base_url, token, timeout))
+
+
+def _campaign_path(account_id: str, campaign_id: str) -> str:
+    return f"/v1/accounts/{quote(account_id, safe='')}/campaigns/{quote(campaign_id, safe='')}"
+
+
+def _unknown_campaign(account_id: str, campaign_id: str) -> str:
+    return f"unknown campaign {campaign_id!r} in account {account_id!r}"
 
 
 class AdsimReader:
@@ -50,9 +66,9 @@ class AdsimReader:
 
     def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
         body = self._get(
-            f"/v1/accounts/{quote(account_id, safe='')}/campaigns/{quote(campaign_id, safe='')}",
+            _campaign_path(account_id, campaign_id),
             operation="get_campaign",
-            not_found=f"unknown campaign {campaign_id!r} in account {account_id!r}",
+            not_found=_unknown_campaign(account_id, campaign_id),
         )
         return Campaign.model_validate(body)
 
@@ -69,3 +85,26 @@ class AdsimReader:
             params=params,
         )
         return [PerformanceRow.model_validate(r) for r in body["rows"]]
+
+
+class AsyncAdsimReader:
+    """The live campaign read that drafts start from, for an event loop."""
+
+    platform = PLATFORM
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self._client = client
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
+        request = self._client.build_request("GET", _campaign_path(account_id, campaign_id))
+        response = await asend(
+            self._client,
+            request,
+            platform=PLATFORM,
+            operation="get_campaign",
+            not_found=_unknown_campaign(account_id, campaign_id),
+        )
+        return Campaign.model_validate(response.json())

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -39,12 +41,10 @@ def upstream_message(response: httpx.Response) -> str:
         return response.text[:500] or response.reason_phrase
 
 
-def send(
-    client: httpx.Client, request: httpx.Request, *, platform: str, operation: str, not_found: str
-) -> httpx.Response:
-    """Send one request, count it, and map failures onto the spendgate error tree."""
+@contextmanager
+def _mapped_transport_errors(platform: str, operation: str) -> Iterator[None]:
     try:
-        response = client.send(request)
+        yield
     except httpx.TimeoutException:
         UPSTREAM_REQUESTS.labels(platform, operation, "timeout").inc()
         raise TransientUpstreamError(f"{platform} did not answer {operation} in time") from None
@@ -53,6 +53,9 @@ def send(
         raise TransientUpstreamError(
             f"{platform} could not be reached for {operation}: {type(exc).__name__}"
         ) from None
+
+
+def _checked(response: httpx.Response, *, platform: str, operation: str, not_found: str) -> httpx.Response:
     UPSTREAM_REQUESTS.labels(platform, operation, str(response.status_code)).inc()
     if response.status_code == 404:
         raise NotFound(not_found)
@@ -68,3 +71,21 @@ def send(
             status=response.status_code,
         )
     return response
+
+
+def send(
+    client: httpx.Client, request: httpx.Request, *, platform: str, operation: str, not_found: str
+) -> httpx.Response:
+    """Send one request, count it, and map failures onto the spendgate error tree."""
+    with _mapped_transport_errors(platform, operation):
+        response = client.send(request)
+    return _checked(response, platform=platform, operation=operation, not_found=not_found)
+
+
+async def asend(
+    client: httpx.AsyncClient, request: httpx.Request, *, platform: str, operation: str, not_found: str
+) -> httpx.Response:
+    """`send` for an event loop."""
+    with _mapped_transport_errors(platform, operation):
+        response = await client.send(request)
+    return _checked(response, platform=platform, operation=operation, not_found=not_found)

@@ -61,3 +61,13 @@ class PlatformReader(Protocol):
     def insights(
         self, account_id: str, *, campaign_id: str | None, since: date, until: date, granularity: Granularity
     ) -> list[PerformanceRow]: ...
+
+
+class AsyncCampaignReader(Protocol):
+    """The live campaign read that drafts start from, for an event loop."""
+
+    platform: str
+
+    async def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
+        """As `PlatformReader.get_campaign`."""
+        ...

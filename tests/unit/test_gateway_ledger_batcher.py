@@ -1,4 +1,4 @@
-"""ReadAudit: read entries of concurrent calls are group-committed; failures reach the right calls."""
+"""LedgerBatcher: entries of concurrent calls are group-committed; failures reach the right calls."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from spendgate_core.ledger import EntryRequest, LedgerEntry
-from spendgate_gateway.audit import ReadAudit
+from spendgate_gateway.audit import LedgerBatcher
 
 pytestmark = pytest.mark.anyio
 
@@ -40,7 +40,7 @@ def read(actor: str) -> EntryRequest:
 
 async def test_concurrent_calls_share_commits_and_each_returns_after_its_own() -> None:
     appender = RecordingAppender()
-    audit = ReadAudit(appender)
+    audit = LedgerBatcher(appender)
     appender.release.clear()  # hold the first commit open: the loop keeps running, the others pile up
     first = asyncio.create_task(audit.record(read("call-0")))
     await asyncio.sleep(0.05)
@@ -55,7 +55,7 @@ async def test_concurrent_calls_share_commits_and_each_returns_after_its_own() -
 async def test_a_refused_entry_fails_only_its_own_call() -> None:
     appender = RecordingAppender()
     appender.refuse = {"bad"}
-    audit = ReadAudit(appender)
+    audit = LedgerBatcher(appender)
     appender.release.clear()
     blocker = asyncio.create_task(audit.record(read("first")))
     await asyncio.sleep(0.05)
@@ -72,7 +72,7 @@ async def test_a_refused_entry_fails_only_its_own_call() -> None:
 async def test_an_unreachable_ledger_fails_every_call_of_the_batch() -> None:
     appender = RecordingAppender()
     appender.down = True
-    audit = ReadAudit(appender)
+    audit = LedgerBatcher(appender)
     outcomes = await asyncio.gather(*(audit.record(read(f"c{i}")) for i in range(4)), return_exceptions=True)
     assert all(isinstance(o, ConnectionError) for o in outcomes)
     appender.down = False

@@ -1,0 +1,142 @@
+"""Proposing drafts on an event loop (the gateway's draft tools): the rules and steps of `drafting`, with
+the live platform read, the store, the ledger and the event awaited rather than blocking a worker thread.
+
+Every rule lives in `drafting` and is shared; only the I/O differs. Measured in bench/: a proposal that
+ran as a blocking call in FastMCP's thread pool spent about a quarter more CPU than this path, most of
+it in handing the GIL between the pool and the event loop around each network round trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Protocol
+
+from spendgate_core.deps import CoreDeps
+from spendgate_core.drafting import (
+    Proposal,
+    budget_change,
+    budget_shift,
+    campaign_lookup,
+    counting_refusals,
+    created,
+    ledger_request,
+    new_draft,
+    require_drafter,
+    shift_amount,
+    status_change,
+)
+from spendgate_core.events import AsyncRedisEvents
+from spendgate_core.ledger import EntryRequest
+from spendgate_core.models import CampaignStatus, Draft
+from spendgate_core.money import to_minor
+from spendgate_core.platforms.reader import Account, AsyncCampaignReader, Campaign
+from spendgate_core.policy import check_draft
+from spendgate_core.principals import Principal
+from spendgate_core.store import AsyncDraftStore
+
+
+class EntryRecorder(Protocol):
+    async def record(self, request: EntryRequest) -> None:
+        """Return once the entry is in the ledger."""
+        ...
+
+
+@dataclass(frozen=True)
+class AsyncDraftIO:
+    """What proposing a draft reads and writes, on the event loop."""
+
+    reader: AsyncCampaignReader
+    store: AsyncDraftStore
+    ledger: EntryRecorder
+    events: AsyncRedisEvents | None
+
+
+async def _campaign(io: AsyncDraftIO, account: Account, campaign_id: str) -> Campaign:
+    with campaign_lookup(account, campaign_id):
+        return await io.reader.get_campaign(account.id, campaign_id)
+
+
+async def _stage(
+    deps: CoreDeps,
+    io: AsyncDraftIO,
+    *,
+    principal: Principal,
+    account: Account,
+    proposal: Proposal,
+    reason: str,
+) -> Draft:
+    """As `drafting._stage`: build, check every policy rule, store (taking the field locks), ledger."""
+    draft, limits = new_draft(deps, principal=principal, account=account, proposal=proposal, reason=reason)
+    used = await io.store.envelope_used(account.id, now=draft.created_at) if draft.increase > 0 else 0
+    check_draft(draft, limits=limits, envelope_used=used)
+    await io.store.create(draft, max_pending=limits.max_pending_drafts)
+    await io.ledger.record(ledger_request(principal, draft))
+    created(draft, principal)
+    if io.events is not None:
+        await io.events.publish("draft.created", draft, now=deps.clock.now(), url=deps.draft_url(draft.id))
+    return draft
+
+
+async def propose_budget_change(
+    *,
+    deps: CoreDeps,
+    io: AsyncDraftIO,
+    principal: Principal,
+    account_id: str,
+    campaign_id: str,
+    new_daily_budget: Decimal | str,
+    reason: str,
+    expected_current_budget: Decimal | str | None = None,
+) -> Draft:
+    with counting_refusals():
+        require_drafter(principal)
+        account = await deps.catalog.aget(principal, account_id)
+        new = to_minor(new_daily_budget, account.currency)
+        expected = (
+            None if expected_current_budget is None else to_minor(expected_current_budget, account.currency)
+        )
+        campaign = await _campaign(io, account, campaign_id)
+        proposal = budget_change(campaign, new=new, expected=expected, currency=account.currency)
+        return await _stage(deps, io, principal=principal, account=account, proposal=proposal, reason=reason)
+
+
+async def propose_budget_shift(
+    *,
+    deps: CoreDeps,
+    io: AsyncDraftIO,
+    principal: Principal,
+    account_id: str,
+    from_campaign_id: str,
+    to_campaign_id: str,
+    amount: Decimal | str,
+    reason: str,
+) -> Draft:
+    with counting_refusals():
+        require_drafter(principal)
+        account = await deps.catalog.aget(principal, account_id)
+        moved = shift_amount(
+            amount, account=account, from_campaign_id=from_campaign_id, to_campaign_id=to_campaign_id
+        )
+        source = await _campaign(io, account, from_campaign_id)
+        target = await _campaign(io, account, to_campaign_id)
+        proposal = budget_shift(source, target, moved=moved)
+        return await _stage(deps, io, principal=principal, account=account, proposal=proposal, reason=reason)
+
+
+async def propose_status_change(
+    *,
+    deps: CoreDeps,
+    io: AsyncDraftIO,
+    principal: Principal,
+    account_id: str,
+    campaign_id: str,
+    new_status: CampaignStatus,
+    reason: str,
+) -> Draft:
+    with counting_refusals():
+        require_drafter(principal)
+        account = await deps.catalog.aget(principal, account_id)
+        campaign = await _campaign(io, account, campaign_id)
+        proposal = status_change(campaign, new_status)
+        return await _stage(deps, io, principal=principal, account=account, proposal=proposal, reason=reason)
