@@ -1,0 +1,136 @@
+"""Proposals on an event loop (`drafting_async`) against the real Redis and adsim: the same outcomes,
+refusals and side effects as the blocking path, through the asyncio adapters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from decimal import Decimal
+
+import pytest
+import redis.asyncio
+from prometheus_client import REGISTRY
+
+from spendgate_core import drafting, drafting_async, events
+from spendgate_core.deps import CoreDeps
+from spendgate_core.drafting_async import AsyncDraftIO
+from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, TransientUpstreamError
+from spendgate_core.events import AsyncRedisEvents
+from spendgate_core.ledger import AsyncLedgerAppender, EntryRequest, RedisLedger
+from spendgate_core.models import CampaignStatus, DraftStatus
+from spendgate_core.platforms.adsim import AsyncAdsimReader, async_adsim_client
+from spendgate_core.principals import Principal
+from spendgate_core.store import AsyncDraftStore, RedisDraftStore
+from tests.support.stack import ADSIM_READ_TOKEN, World
+
+pytestmark = pytest.mark.anyio
+
+ACCOUNT = "acc_us_001"
+
+
+class DirectLedger:
+    """Each entry appended at once (the gateway batches them; batching has its own tests)."""
+
+    def __init__(self, appender: AsyncLedgerAppender) -> None:
+        self._appender = appender
+
+    async def record(self, request: EntryRequest) -> None:
+        await self._appender.append_many([request])
+
+
+@pytest.fixture
+async def io(world: World, core: CoreDeps) -> AsyncIterator[AsyncDraftIO]:
+    client = redis.asyncio.Redis.from_url(world.redis_url)
+    http = async_adsim_client(world.adsim_url, ADSIM_READ_TOKEN)
+    assert isinstance(core.store, RedisDraftStore) and isinstance(core.ledger, RedisLedger)
+    yield AsyncDraftIO(
+        reader=AsyncAdsimReader(http),
+        store=AsyncDraftStore(core.store, client),
+        ledger=DirectLedger(AsyncLedgerAppender(core.ledger, client)),
+        events=AsyncRedisEvents(client),
+    )
+    await http.aclose()
+    await client.aclose()
+
+
+def refused(rule: str) -> float:
+    return REGISTRY.get_sample_value("spendgate_drafts_refused_total", {"rule": rule}) or 0.0
+
+
+async def test_a_proposal_is_stored_ledgered_and_announced(
+    core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
+) -> None:
+    campaign = core.reader.list_campaigns(ACCOUNT)[0]
+    draft = await drafting_async.propose_budget_change(
+        deps=core,
+        io=io,
+        principal=people["agent"],
+        account_id=ACCOUNT,
+        campaign_id=campaign.id,
+        new_daily_budget=Decimal(campaign.daily_budget - 100) / 100,
+        reason="trim",
+    )
+    assert core.store.get(draft.id) == draft
+    assert draft.status is DraftStatus.PENDING and draft.changes[0].before == campaign.daily_budget
+    entry = core.ledger.latest(limit=1)[0]
+    assert (entry.action, entry.draft_id, entry.details["kind"]) == ("draft", draft.id, "budget_change")
+    assert core.ledger.verify().ok
+    stream = core.store._r.xrange(events.STREAM_KEY)  # type: ignore[attr-defined]
+    assert [fields[b"draft_id"].decode() for _, fields in stream] == [draft.id]
+
+
+async def test_refusals_match_the_blocking_path_and_are_counted(
+    core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
+) -> None:
+    agent = people["agent"]
+    first, second = core.reader.list_campaigns(ACCOUNT)[:2]
+    flipped = CampaignStatus.PAUSED if first.status is CampaignStatus.ENABLED else CampaignStatus.ENABLED
+    await drafting_async.propose_status_change(
+        deps=core, io=io, principal=agent, account_id=ACCOUNT, campaign_id=first.id, new_status=flipped,
+        reason="flip",
+    )  # fmt: skip
+    before = refused("duplicate_draft")
+    with pytest.raises(DuplicateDraft):  # the blocking path sees the async path's field lock
+        drafting.propose_status_change(
+            deps=core, principal=agent, account_id=ACCOUNT, campaign_id=first.id, new_status=flipped,
+            reason="again",
+        )  # fmt: skip
+    assert refused("duplicate_draft") == before + 1
+    with pytest.raises(NotFound, match="query_entities"):
+        await drafting_async.propose_budget_change(
+            deps=core, io=io, principal=agent, account_id=ACCOUNT, campaign_id="cmp_nope",
+            new_daily_budget="10", reason="x",
+        )  # fmt: skip
+    with pytest.raises(PolicyViolation) as violation:
+        await drafting_async.propose_budget_change(
+            deps=core, io=io, principal=agent, account_id=ACCOUNT, campaign_id=second.id,
+            new_daily_budget=Decimal(second.daily_budget * 50) / 100, reason="fifty times",
+        )  # fmt: skip
+    assert refused(violation.value.rule) >= 1
+
+
+async def test_an_unreachable_platform_is_a_transient_error(
+    core: CoreDeps, people: dict[str, Principal]
+) -> None:
+    http = async_adsim_client("http://127.0.0.1:9", ADSIM_READ_TOKEN, timeout=2)
+    try:
+        with pytest.raises(TransientUpstreamError, match="could not be reached"):
+            await AsyncAdsimReader(http).get_campaign(ACCOUNT, "cmp_x")
+    finally:
+        await http.aclose()
+
+
+async def test_events_are_published_once_and_a_dead_redis_is_swallowed(
+    world: World, core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
+) -> None:
+    campaign = core.reader.list_campaigns(ACCOUNT)[0]
+    draft = drafting.propose_budget_change(
+        deps=core, principal=people["agent"], account_id=ACCOUNT, campaign_id=campaign.id,
+        new_daily_budget=Decimal(campaign.daily_budget + 100) / 100, reason="up",
+    )  # fmt: skip
+    assert io.events is not None
+    await io.events.publish("draft.created", draft, now=core.clock.now(), url=None)  # already announced
+    stream = core.store._r.xrange(events.STREAM_KEY)  # type: ignore[attr-defined]
+    assert len(stream) == 1
+    dead = redis.asyncio.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)
+    await AsyncRedisEvents(dead).publish("draft.approved", draft, now=core.clock.now(), url=None)
+    await dead.aclose()
