@@ -29,6 +29,13 @@ def change_view(change: Change, currency: str) -> dict[str, Any]:
     }
 
 
+def impact_view(draft: Draft) -> dict[str, Any]:
+    return {
+        "daily_budget_delta": str(to_major(draft.impact.daily_budget_delta, draft.currency)),
+        "currency": draft.currency,
+    }
+
+
 def draft_view(draft: Draft, *, url: str | None = None) -> dict[str, Any]:
     currency = draft.currency
     return {
@@ -39,10 +46,7 @@ def draft_view(draft: Draft, *, url: str | None = None) -> dict[str, Any]:
         "status": draft.status.value,
         "version": draft.version,
         "changes": [change_view(c, currency) for c in draft.changes],
-        "impact": {
-            "daily_budget_delta": str(to_major(draft.impact.daily_budget_delta, currency)),
-            "currency": currency,
-        },
+        "impact": impact_view(draft),
         "reason": draft.reason,
         "proposed_by": draft.proposed_by.model_dump(),
         "required_approvals": draft.required_approvals,

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from spendgate_core import drafting, drafting_async
 from spendgate_core.models import CampaignStatus, Draft
+from spendgate_core.views import change_view, impact_view
 from spendgate_gateway.auth import DRAFT_SCOPE
 from spendgate_gateway.deps import GatewayDeps
 from spendgate_gateway.errors import model_errors
@@ -39,22 +40,22 @@ def _draft(title: str) -> ToolAnnotations:
 
 
 def proposal(gw: GatewayDeps, draft: Draft) -> DraftProposal:
-    view = draft_out(gw, draft)
     url = gw.core.draft_url(draft.id)
+    expires_at = draft.expires_at.isoformat()
     humans = "one human" if draft.required_approvals == 1 else f"{draft.required_approvals} different humans"
     return DraftProposal(
         draft_id=draft.id,
         status=draft.status.value,
         kind=draft.kind.value,
         account_id=draft.account_id,
-        changes=[ChangeOut.model_validate(c.model_dump()) for c in view.changes],
-        impact=ImpactOut.model_validate(view.impact.model_dump()),
-        expires_at=view.expires_at,
+        changes=[ChangeOut.model_validate(change_view(c, draft.currency)) for c in draft.changes],
+        impact=ImpactOut.model_validate(impact_view(draft)),
+        expires_at=expires_at,
         approvals_needed=draft.required_approvals,
         console_url=url,
         next_step=(
             f"Nothing has changed on the platform. The draft waits for {humans} to arm and confirm it at "
-            f"{url} before {view.expires_at}; tell the user, and check it later with get_draft."
+            f"{url} before {expires_at}; tell the user, and check it later with get_draft."
         ),
     )
 
