@@ -193,3 +193,31 @@ async def test_account_counters_agree_with_the_store_and_share_concurrent_reads(
         assert after - before == 1  # twenty concurrent snapshots, one round trip
     finally:
         await client.aclose()
+
+
+def test_a_save_touches_only_its_own_reservation_among_many(
+    store: RedisDraftStore, redis_client: redis.Redis
+) -> None:
+    """The member a draft holds is looked up directly (not by scanning the account's reservations), and
+    the others stay as they were."""
+    others = []
+    for i in range(40):
+        other = replace_status(
+            budget_draft(before=100_000, after=100_100, campaign=f"cmp_other_{i:02d}"), DraftStatus.APPROVED
+        )
+        store.create(other, max_pending=100)
+        store.reserve_and_save(lifecycle.begin_apply(other), expected_version=1, envelope_cap=10**9, now=T0)
+        others.append(other)
+    mine = replace_status(budget_draft(before=100_000, after=130_000), DraftStatus.APPROVED)
+    store.create(mine, max_pending=100)
+    applying = lifecycle.begin_apply(mine)
+    store.reserve_and_save(applying, expected_version=1, envelope_cap=10**9, now=T0 + timedelta(minutes=5))
+    assert store.envelope_used("acc_us_001", now=T0 + timedelta(minutes=5)) == 40 * 100 + 30_000
+    held = redis_client.get(f"sg:envelope:held:{mine.id}")
+    assert held == f"{mine.id}:30000".encode()
+    assert 0 < redis_client.pttl(f"sg:envelope:held:{mine.id}") <= 25 * 3_600_000
+
+    store.save(lifecycle.mark_stale(applying, now=T0, error="moved"), expected_version=applying.version)
+    assert store.envelope_used("acc_us_001", now=T0 + timedelta(minutes=5)) == 40 * 100
+    assert redis_client.get(f"sg:envelope:held:{mine.id}") is None
+    assert redis_client.zscore("sg:envelope:acc_us_001", f"{others[0].id}:100") is not None

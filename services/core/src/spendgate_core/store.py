@@ -100,13 +100,16 @@ _DUPLICATE = 1
 _FLOOD = 2
 
 # Save a draft if its stored version is the expected one, keeping every index and the envelope in step.
-# KEYS: draft, envelope, open set, expiry index, new status index, then one lock per changed field.
+# KEYS: draft, envelope, open set, expiry index, new status index, the draft's held envelope member, then
+#       one lock per changed field.
 # ARGV: 1 id, 2 JSON, 3 expected version, 4 new status, 5 created_at ms, 6 status index prefix,
 #       7 leaves the open set (0/1), 8 releases its locks (0/1), 9 envelope amount it consumes now,
 #       10 reservation time ms ('' when not reserving), 11 start of the 24h window ms ('' likewise),
-#       12 envelope cap, 13 increase to reserve.
+#       12 envelope cap, 13 increase to reserve, 14 how long the held-member key lives (ms).
 # Envelope members are `{id}:{amount}` scored by when they were reserved; a member keeps its score
-# however often the draft is saved, so an increase counts for 24h from when it went out.
+# however often the draft is saved, so an increase counts for 24h from when it went out. The member a
+# draft holds is also kept under its own key (a little longer than members count), so a save finds it
+# in O(1) instead of scanning every reservation of the account.
 # The old status index is named from the stored draft (a key not in KEYS: give a hash-tagged namespace
 # on Redis Cluster so every key of the store shares one slot).
 # Returns {0, ''} saved, {1, ''} no such draft, {2, stored version} conflict, {3, used} over the envelope.
@@ -119,15 +122,10 @@ local current = cjson.decode(raw)
 if tonumber(current.version) ~= tonumber(ARGV[3]) then
   return {2, tostring(current.version)}
 end
-local prefix = ARGV[1] .. ':'
-local mine = {}
-local first_score = nil
-local scored = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-for i = 1, #scored, 2 do
-  if string.sub(scored[i], 1, #prefix) == prefix then
-    table.insert(mine, scored[i])
-    first_score = first_score or scored[i + 1]
-  end
+local held = redis.call('GET', KEYS[6])
+local held_score = held and redis.call('ZSCORE', KEYS[2], held)
+if not held_score then
+  held = nil  -- never reserved, or its reservation is over a day old and trimmed
 end
 local reserving = ARGV[10] ~= ''
 if reserving and tonumber(ARGV[13]) > 0 then
@@ -149,18 +147,22 @@ if ARGV[7] == '1' then
   redis.call('ZREM', KEYS[4], ARGV[1])
 end
 if ARGV[8] == '1' then
-  for i = 6, #KEYS do
+  for i = 7, #KEYS do
     if redis.call('GET', KEYS[i]) == ARGV[1] then
       redis.call('DEL', KEYS[i])
     end
   end
 end
-if reserving or #mine > 0 then
-  for _, member in ipairs(mine) do
-    redis.call('ZREM', KEYS[2], member)
+if reserving or held then
+  if held then
+    redis.call('ZREM', KEYS[2], held)
   end
+  local member = ARGV[1] .. ':' .. ARGV[9]
   if tonumber(ARGV[9]) > 0 then
-    redis.call('ZADD', KEYS[2], reserving and ARGV[10] or first_score, prefix .. ARGV[9])
+    redis.call('ZADD', KEYS[2], reserving and ARGV[10] or held_score, member)
+    redis.call('SET', KEYS[6], member, 'PX', ARGV[14])
+  else
+    redis.call('DEL', KEYS[6])
   end
   if reserving then
     redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[11])
@@ -172,6 +174,7 @@ _MISSING = 1
 _CONFLICT = 2
 _OVER_ENVELOPE = 3
 _DAY_MS = 86_400_000
+_HOUR_MS = 3_600_000
 
 
 def _refuse_unless_created(draft: Draft, max_pending: int, reply: Any) -> None:
@@ -230,6 +233,9 @@ class RedisDraftStore:
 
     def _envelope_key(self, account_id: str) -> str:
         return _envelope_key(self._ns, account_id)
+
+    def _held_key(self, draft_id: str) -> str:
+        return f"{self._ns}:envelope:held:{draft_id}"  # the envelope member this draft holds
 
     # writes -----------------------------------------------------------------------------------------
     def create(self, draft: Draft, *, max_pending: int) -> None:
@@ -293,6 +299,7 @@ class RedisDraftStore:
             "" if reserve_ms is None else reserve_ms - _DAY_MS,
             0 if reserve is None else reserve[0],
             draft.increase if reserve is not None else 0,
+            _DAY_MS + _HOUR_MS,
         ]
         keys = [
             self._draft_key(draft.id),
@@ -300,6 +307,7 @@ class RedisDraftStore:
             self._open_key(draft.account_id),
             self._expiry_key(),
             self._status_key(draft.status),
+            self._held_key(draft.id),
             *(self._lock_key(k) for k in draft.field_keys()),
         ]
         outcome, detail = self._save_script(keys=keys, args=args)
