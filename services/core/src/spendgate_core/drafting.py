@@ -1,6 +1,8 @@
 """Proposing and withdrawing drafts: the only things an AI principal can cause (SPEC §4).
 
-A draft reads the live value first and records it as `before`; every refusal names its rule.
+A draft reads the live value first and records it as `before`; every refusal names its rule. The rules
+are pure functions (`budget_change`, `new_draft`, …) that `drafting_async`, the event-loop path the
+gateway uses, shares with the blocking use cases here.
 """
 
 from __future__ import annotations

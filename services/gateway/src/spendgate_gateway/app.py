@@ -51,7 +51,7 @@ def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> Gate
     """The real adapters. The readers hold the platform's read token only; the gateway has no other.
 
     Blocking clients serve what runs in worker threads (cache misses, store queries, withdrawals); asyncio
-    clients serve what runs on the event loop (cached reads, the read ledger, proposals). Both write the
+    clients serve what runs on the event loop (cached reads, proposals, their ledger entries). Both write the
     same store and the same ledger.
     """
     clock = clock or SystemClock()
