@@ -3,7 +3,10 @@ refusals and side effects as the blocking path, through the asyncio adapters."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -16,7 +19,7 @@ from spendgate_core.drafting_async import AsyncDraftIO
 from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, TransientUpstreamError
 from spendgate_core.events import AsyncRedisEvents
 from spendgate_core.ledger import AsyncLedgerAppender, EntryRequest, RedisLedger
-from spendgate_core.models import CampaignStatus, DraftStatus
+from spendgate_core.models import CampaignStatus, Draft, DraftStatus
 from spendgate_core.platforms.adsim import AsyncAdsimReader, async_adsim_client
 from spendgate_core.principals import Principal
 from spendgate_core.store import AsyncDraftStore, RedisDraftStore
@@ -134,3 +137,48 @@ async def test_events_are_published_once_and_a_dead_redis_is_swallowed(
     dead = redis.asyncio.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)
     await AsyncRedisEvents(dead).publish("draft.approved", draft, now=core.clock.now(), url=None)
     await dead.aclose()
+
+
+class SlowStore:
+    """The real asyncio store, but its create waits until released: the caller can be cancelled there."""
+
+    def __init__(self, inner: AsyncDraftStore) -> None:
+        self._inner = inner
+        self.creating = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def create(self, draft: Draft, *, max_pending: int) -> None:
+        self.creating.set()
+        await self.release.wait()
+        await self._inner.create(draft, max_pending=max_pending)
+
+    async def envelope_used(self, account_id: str, *, now: datetime) -> int:
+        return await self._inner.envelope_used(account_id, now=now)
+
+
+async def test_a_cancelled_proposal_still_ledgers_and_announces_what_it_stored(
+    core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
+) -> None:
+    """A client hanging up mid-call cancels the tool; a draft it stored keeps its ledger entry and event."""
+    slow = SlowStore(io.store)
+    campaign = core.reader.list_campaigns(ACCOUNT)[0]
+    proposing = drafting_async.propose_budget_change(
+        deps=core, io=replace(io, store=slow), principal=people["agent"], account_id=ACCOUNT,
+        campaign_id=campaign.id, new_daily_budget=Decimal(campaign.daily_budget - 100) / 100,
+        reason="hung up",
+    )  # fmt: skip
+    call = asyncio.create_task(proposing)
+    await asyncio.wait_for(slow.creating.wait(), 5)
+    call.cancel()
+    slow.release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    for _ in range(100):  # the shielded steps finish on their own
+        if core.ledger.latest(limit=1):
+            break
+        await asyncio.sleep(0.02)
+    [draft] = core.store.list(accounts=None, status=DraftStatus.PENDING, limit=10)
+    entry = core.ledger.latest(limit=1)[0]
+    assert (entry.action, entry.draft_id) == ("draft", draft.id)
+    stream = core.store._r.xrange(events.STREAM_KEY)  # type: ignore[attr-defined]
+    assert [fields[b"draft_id"].decode() for _, fields in stream] == [draft.id]

@@ -8,6 +8,7 @@ it in handing the GIL between the pool and the event loop around each network ro
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -70,11 +71,18 @@ async def _stage(
     draft, limits = new_draft(deps, principal=principal, account=account, proposal=proposal, reason=reason)
     used = await io.store.envelope_used(account.id, now=draft.created_at) if draft.increase > 0 else 0
     check_draft(draft, limits=limits, envelope_used=used)
-    await io.store.create(draft, max_pending=limits.max_pending_drafts)
-    await io.ledger.record(ledger_request(principal, draft))
-    created(draft, principal)
-    if io.events is not None:
-        await io.events.publish("draft.created", draft, now=deps.clock.now(), url=deps.draft_url(draft.id))
+
+    async def persist() -> None:
+        await io.store.create(draft, max_pending=limits.max_pending_drafts)
+        await io.ledger.record(ledger_request(principal, draft))
+        created(draft, principal)
+        if io.events is not None:
+            url = deps.draft_url(draft.id)
+            await io.events.publish("draft.created", draft, now=deps.clock.now(), url=url)
+
+    # A client that hangs up must not leave a stored draft without its ledger entry and event: once the
+    # create starts, the three steps finish even if this call is cancelled (as a worker thread would).
+    await asyncio.shield(persist())
     return draft
 
 
