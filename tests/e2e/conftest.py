@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.support.processes import RedisServer, free_port, spendgate_process
+from tests.support.processes import RedisServer, free_ports, spendgate_process
 from tests.support.stack import Tokens, World, make_world
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def stack(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -
     client.close()
     base = tmp_path_factory.mktemp("e2e")
     logs = base / "logs"
-    adsim_port, gateway_port, api_port, metrics_port = (free_port() for _ in range(4))
+    adsim_port, gateway_port, api_port, metrics_port = free_ports(4)
     adsim_url, api_url = f"http://127.0.0.1:{adsim_port}", f"http://127.0.0.1:{api_port}"
     world = make_world(base / "world", redis_url=redis_server.url, adsim_url=adsim_url)
     env = {**world.env(), "SPENDGATE_PUBLIC_URL": api_url, "SPENDGATE_METRICS_HOST": "127.0.0.1"}

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.e2e.flows import spendgate, spendgate_binary
-from tests.support.processes import RedisServer, free_port, stop
+from tests.support.processes import RedisServer, free_ports, stop
 
 pytestmark = pytest.mark.e2e
 
@@ -30,7 +30,7 @@ class DevRun:
         self.stdout = tmp_path / "dev.out"
         self.stderr = tmp_path / "dev.err"
         names = ("gateway", "approvals", "adsim", "worker-metrics", "redis")
-        self.ports = {name: free_port() for name in names}
+        self.ports = dict(zip(names, free_ports(len(names)), strict=True))
         self.health = [
             f"http://127.0.0.1:{self.ports['adsim']}/healthz",
             f"http://127.0.0.1:{self.ports['gateway']}/healthz",

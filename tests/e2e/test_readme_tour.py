@@ -15,7 +15,7 @@ import pytest
 
 from tests.e2e.conftest import INSPECTOR, ROOT
 from tests.e2e.flows import spendgate_binary
-from tests.support.processes import free_port, stop, wait_for_http
+from tests.support.processes import free_ports, stop, wait_for_http
 
 pytestmark = pytest.mark.e2e
 
@@ -47,7 +47,8 @@ def test_the_readme_tour_works_verbatim(tmp_path: Path) -> None:
     env["MCP_CATALOG_PATH"] = str(tmp_path / "inspector-catalog.json")
     env["MCP_CLIENT_CONFIG_PATH"] = str(tmp_path / "inspector-client.json")
 
-    ports = {name: free_port() for name in ("gateway", "approvals", "adsim", "worker-metrics", "redis")}
+    names = ("gateway", "approvals", "adsim", "worker-metrics", "redis")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     argv = [spendgate_binary(), "dev", *(f"--{name}-port={port}" for name, port in ports.items())]
     with (tmp_path / "dev.log").open("wb") as log:
         dev = subprocess.Popen(argv, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -162,8 +162,9 @@ async def test_a_cancelled_proposal_still_ledgers_and_announces_what_it_stored(
     """A client hanging up mid-call cancels the tool; a draft it stored keeps its ledger entry and event."""
     slow = SlowStore(io.store)
     campaign = core.reader.list_campaigns(ACCOUNT)[0]
+    slow_io = replace(io, store=slow)
     proposing = drafting_async.propose_budget_change(
-        deps=core, io=replace(io, store=slow), principal=people["agent"], account_id=ACCOUNT,
+        deps=core, io=slow_io, principal=people["agent"], account_id=ACCOUNT,
         campaign_id=campaign.id, new_daily_budget=Decimal(campaign.daily_budget - 100) / 100,
         reason="hung up",
     )  # fmt: skip
@@ -173,10 +174,9 @@ async def test_a_cancelled_proposal_still_ledgers_and_announces_what_it_stored(
     slow.release.set()
     with pytest.raises(asyncio.CancelledError):
         await call
-    for _ in range(100):  # the shielded steps finish on their own
-        if core.ledger.latest(limit=1):
-            break
-        await asyncio.sleep(0.02)
+    await asyncio.wait_for(
+        slow_io.drain(), 5
+    )  # the shielded steps finish on their own; shutdown waits for them
     [draft] = core.store.list(accounts=None, status=DraftStatus.PENDING, limit=10)
     entry = core.ledger.latest(limit=1)[0]
     assert (entry.action, entry.draft_id) == ("draft", draft.id)

@@ -219,5 +219,18 @@ def test_a_save_touches_only_its_own_reservation_among_many(
 
     store.save(lifecycle.mark_stale(applying, now=T0, error="moved"), expected_version=applying.version)
     assert store.envelope_used("acc_us_001", now=T0 + timedelta(minutes=5)) == 40 * 100
-    assert redis_client.get(f"sg:envelope:held:{mine.id}") is None
+    assert redis_client.get(f"sg:envelope:held:{mine.id}") == b""  # holds nothing now
     assert redis_client.zscore("sg:envelope:acc_us_001", f"{others[0].id}:100") is not None
+
+
+def test_a_reservation_made_before_held_keys_existed_is_still_given_back(
+    store: RedisDraftStore, redis_client: redis.Redis
+) -> None:
+    """An upgrade with applies in flight: their reservations have no held key yet."""
+    draft = replace_status(budget_draft(before=100_000, after=130_000), DraftStatus.APPROVED)
+    store.create(draft, max_pending=25)
+    applying = lifecycle.begin_apply(draft)
+    store.reserve_and_save(applying, expected_version=draft.version, envelope_cap=200_000, now=T0)
+    redis_client.delete(f"sg:envelope:held:{draft.id}")  # as the previous version left it
+    store.save(lifecycle.mark_stale(applying, now=T0, error="moved"), expected_version=applying.version)
+    assert store.envelope_used("acc_us_001", now=T0) == 0

@@ -24,7 +24,7 @@ def redis_client(settings: CoreSettings) -> redis.Redis:
 
 
 def async_redis_client(settings: CoreSettings) -> redis.asyncio.Redis:
-    """For code on an event loop (the gateway's read tools); same timeouts as `redis_client`."""
+    """For code on an event loop (the gateway's tools); same timeouts as `redis_client`."""
     return redis.asyncio.Redis.from_url(
         str(settings.redis_url), socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
     )

@@ -161,6 +161,7 @@ def new_draft(
     *,
     principal: Principal,
     account: Account,
+    platform: str,
     proposal: Proposal,
     reason: str,
     rollback_of: str | None = None,
@@ -171,7 +172,7 @@ def new_draft(
     draft = Draft(
         id=new_draft_id(now),
         account_id=account.id,
-        platform=deps.reader.platform,
+        platform=platform,
         kind=proposal.kind,
         changes=proposal.changes,
         impact=Impact(daily_budget_delta=proposal.delta, currency=account.currency),
@@ -235,7 +236,13 @@ def _stage(
 ) -> Draft:
     """Build the draft, check every policy rule, store it (taking its field locks) and ledger it."""
     draft, limits = new_draft(
-        deps, principal=principal, account=account, proposal=proposal, reason=reason, rollback_of=rollback_of
+        deps,
+        principal=principal,
+        account=account,
+        platform=deps.reader.platform,
+        proposal=proposal,
+        reason=reason,
+        rollback_of=rollback_of,
     )
     # Only increases draw on the envelope, so only they need to know how much of it is used.
     used = deps.store.envelope_used(account.id, now=draft.created_at) if draft.increase > 0 else 0

@@ -9,7 +9,8 @@ it in handing the GIL between the pool and the event loop around each network ro
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
@@ -27,6 +28,7 @@ from spendgate_core.drafting import (
     shift_amount,
     status_change,
 )
+from spendgate_core.errors import SpendgateError
 from spendgate_core.events import AsyncRedisEvents
 from spendgate_core.ledger import EntryRequest
 from spendgate_core.models import CampaignStatus, Draft
@@ -35,6 +37,8 @@ from spendgate_core.platforms.reader import Account, AsyncCampaignReader, Campai
 from spendgate_core.policy import check_draft
 from spendgate_core.principals import Principal
 from spendgate_core.store import AsyncDraftStore
+
+log = logging.getLogger(__name__)
 
 
 class EntryRecorder(Protocol):
@@ -51,6 +55,23 @@ class AsyncDraftIO:
     store: AsyncDraftStore
     ledger: EntryRecorder
     events: AsyncRedisEvents | None
+    persisting: set[asyncio.Task[None]] = field(default_factory=set, compare=False)
+
+    async def drain(self) -> None:
+        """Wait for drafts still being stored, ledgered and announced (before their clients close)."""
+        while self.persisting:
+            await asyncio.wait(set(self.persisting))
+
+    def _keep(self, task: asyncio.Task[None]) -> None:
+        """Hold the task until it ends, and log its failure if its caller is no longer there to see it."""
+        self.persisting.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self.persisting.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None and not isinstance(error, SpendgateError):  # a refusal reaches its caller
+            log.error("storing a draft failed part-way: %s: %s", type(error).__name__, error)
 
 
 async def _campaign(io: AsyncDraftIO, account: Account, campaign_id: str) -> Campaign:
@@ -68,7 +89,14 @@ async def _stage(
     reason: str,
 ) -> Draft:
     """As `drafting._stage`: build, check every policy rule, store (taking the field locks), ledger."""
-    draft, limits = new_draft(deps, principal=principal, account=account, proposal=proposal, reason=reason)
+    draft, limits = new_draft(
+        deps,
+        principal=principal,
+        account=account,
+        platform=io.reader.platform,
+        proposal=proposal,
+        reason=reason,
+    )
     used = await io.store.envelope_used(account.id, now=draft.created_at) if draft.increase > 0 else 0
     check_draft(draft, limits=limits, envelope_used=used)
 
@@ -82,7 +110,9 @@ async def _stage(
 
     # A client that hangs up must not leave a stored draft without its ledger entry and event: once the
     # create starts, the three steps finish even if this call is cancelled (as a worker thread would).
-    await asyncio.shield(persist())
+    task = asyncio.ensure_future(persist())
+    io._keep(task)
+    await asyncio.shield(task)
     return draft
 
 

@@ -87,7 +87,7 @@ TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 MAX_LIMIT = 1000
 
 _BATCH = 500
-_MAX_GROUP = 200  # entries per group commit: one script call, well under Lua's unpack limit
+MAX_GROUP = 200  # entries per group commit: one script call, well under Lua's unpack limit
 _MAX_ATTEMPTS = 100
 _BACKOFF_BASE_S = 0.001
 _BACKOFF_CAP_S = 0.05
@@ -352,7 +352,7 @@ def _groups(requests: Sequence[EntryRequest]) -> list[Sequence[EntryRequest]]:
     """The requests in commit-sized groups, once every one of them is known to be storable."""
     for request in requests:
         _check(request)
-    return [requests[start : start + _MAX_GROUP] for start in range(0, len(requests), _MAX_GROUP)]
+    return [requests[start : start + MAX_GROUP] for start in range(0, len(requests), MAX_GROUP)]
 
 
 def _reply(raw: Any) -> tuple[int, str]:
@@ -381,7 +381,8 @@ class RedisLedger:
     storage that someone corrupted into invalid UTF-8.
 
     `append_many` is the group commit: a batch costs one round trip and one checkpoint signature however
-    many entries it holds (the gateway batches the read entries of concurrent tool calls).
+    many entries it holds (the gateway batches the entries of concurrent tool calls through
+    `AsyncLedgerAppender`). A batch larger than `MAX_GROUP` is committed as several groups.
     """
 
     def __init__(
@@ -400,9 +401,9 @@ class RedisLedger:
         # Only a guess at the current head, so an uncontended append is one round trip; the script
         # checks it, and a wrong guess comes back corrected.
         self._head_hint = ""
-        # Threads of one process take turns: the compare-and-set only has to settle races between
-        # processes. Without this, N tool threads losing to each other re-sign and back off (measured:
-        # a third of the gateway's CPU at 32 concurrent calls).
+        # Threads of one process take turns, so the compare-and-set settles races between processes
+        # (and with an `AsyncLedgerAppender` on the same ledger) rather than between threads: N threads
+        # losing to each other re-sign and back off (measured: a third of the gateway's CPU at 32).
         self._append_lock = threading.Lock()
 
     # writes -----------------------------------------------------------------------------------------
@@ -419,7 +420,8 @@ class RedisLedger:
         return self.append_many([request])[0]
 
     def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
-        """Append every request, in order, and return the entries: all of them or, on any error, none.
+        """Append every request, in order, and return the entries. Up to `MAX_GROUP` requests are one
+        commit: all of them or, on any error, none.
 
         ValueError for an unknown action or details that are not representable as JSON, before anything
         is written.
@@ -445,7 +447,7 @@ class RedisLedger:
         run of the append script, takes the script's reply back, and returns the entries once a run wins.
         After a lost race the batch is rebuilt on top of the new head.
 
-        For at most `_MAX_GROUP` checked requests (`_groups`); `append_many` and `AsyncLedgerAppender`
+        For at most `MAX_GROUP` checked requests (`_groups`); `append_many` and `AsyncLedgerAppender`
         drive it.
         """
         head_raw = self._head_hint
@@ -666,7 +668,8 @@ class AsyncLedgerAppender:
         self._turn = asyncio.Lock()
 
     async def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
-        """As `RedisLedger.append_many`: all of the entries, in order, or none of them."""
+        """As `RedisLedger.append_many`: the entries in order; all or none within each group of
+        `MAX_GROUP`."""
         entries: list[LedgerEntry] = []
         async with self._turn:
             for group in _groups(requests):

@@ -105,11 +105,12 @@ _FLOOD = 2
 # ARGV: 1 id, 2 JSON, 3 expected version, 4 new status, 5 created_at ms, 6 status index prefix,
 #       7 leaves the open set (0/1), 8 releases its locks (0/1), 9 envelope amount it consumes now,
 #       10 reservation time ms ('' when not reserving), 11 start of the 24h window ms ('' likewise),
-#       12 envelope cap, 13 increase to reserve, 14 how long the held-member key lives (ms).
+#       12 envelope cap, 13 increase to reserve, 14 how long the held-member key lives (ms),
+#       15 the statuses that may hold a reservation, as ",a,b,".
 # Envelope members are `{id}:{amount}` scored by when they were reserved; a member keeps its score
 # however often the draft is saved, so an increase counts for 24h from when it went out. The member a
-# draft holds is also kept under its own key (a little longer than members count), so a save finds it
-# in O(1) instead of scanning every reservation of the account.
+# draft holds ('' for none) is also kept under its own key, a little longer than members count, so a
+# save finds it in O(1) instead of scanning every reservation of the account.
 # The old status index is named from the stored draft (a key not in KEYS: give a hash-tagged namespace
 # on Redis Cluster so every key of the store shares one slot).
 # Returns {0, ''} saved, {1, ''} no such draft, {2, stored version} conflict, {3, used} over the envelope.
@@ -123,9 +124,19 @@ if tonumber(current.version) ~= tonumber(ARGV[3]) then
   return {2, tostring(current.version)}
 end
 local held = redis.call('GET', KEYS[6])
-local held_score = held and redis.call('ZSCORE', KEYS[2], held)
+if not held and string.find(ARGV[15], ',' .. current.status .. ',', 1, true) then
+  -- Reserved before held keys existed (an upgrade with applies in flight): find it the old way, once.
+  local prefix = ARGV[1] .. ':'
+  for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
+    if string.sub(member, 1, #prefix) == prefix then
+      held = member
+      break
+    end
+  end
+end
+local held_score = held and held ~= '' and redis.call('ZSCORE', KEYS[2], held)
 if not held_score then
-  held = nil  -- never reserved, or its reservation is over a day old and trimmed
+  held = nil  -- holds nothing, or its reservation is over a day old and trimmed
 end
 local reserving = ARGV[10] ~= ''
 if reserving and tonumber(ARGV[13]) > 0 then
@@ -160,10 +171,10 @@ if reserving or held then
   local member = ARGV[1] .. ':' .. ARGV[9]
   if tonumber(ARGV[9]) > 0 then
     redis.call('ZADD', KEYS[2], reserving and ARGV[10] or held_score, member)
-    redis.call('SET', KEYS[6], member, 'PX', ARGV[14])
   else
-    redis.call('DEL', KEYS[6])
+    member = ''  -- known to hold nothing, so later saves need not look
   end
+  redis.call('SET', KEYS[6], member, 'PX', ARGV[14])
   if reserving then
     redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[11])
   end
@@ -175,6 +186,18 @@ _CONFLICT = 2
 _OVER_ENVELOPE = 3
 _DAY_MS = 86_400_000
 _HOUR_MS = 3_600_000
+# Where `Draft.applied_increase()` can be positive: only these can hold an envelope reservation.
+_MAY_HOLD_RESERVATION = ",{},".format(
+    ",".join(
+        s.value
+        for s in (
+            DraftStatus.APPLYING,
+            DraftStatus.APPLIED,
+            DraftStatus.APPLY_FAILED,
+            DraftStatus.ROLLED_BACK,
+        )
+    )
+)
 
 
 def _refuse_unless_created(draft: Draft, max_pending: int, reply: Any) -> None:
@@ -300,6 +323,7 @@ class RedisDraftStore:
             0 if reserve is None else reserve[0],
             draft.increase if reserve is not None else 0,
             _DAY_MS + _HOUR_MS,
+            _MAY_HOLD_RESERVATION,
         ]
         keys = [
             self._draft_key(draft.id),

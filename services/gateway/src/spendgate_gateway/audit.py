@@ -13,12 +13,13 @@ import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
-from spendgate_core.ledger import EntryRequest, LedgerEntry
+from spendgate_core.ledger import MAX_GROUP, EntryRequest, LedgerEntry
 
 
 class Appender(Protocol):
     async def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
-        """All of the entries, in order, or none: ValueError, before writing, for one it cannot store."""
+        """Up to `MAX_GROUP` entries, in order, all or none: ValueError, before writing, for one it
+        cannot store."""
         ...
 
 
@@ -33,13 +34,19 @@ class LedgerBatcher:
         done = asyncio.get_running_loop().create_future()
         self._pending.append((request, done))
         if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_pending(), name="read-audit")
+            self._committer = asyncio.create_task(self._commit_pending(), name="ledger-batcher")
         # The entry is written even if this call is cancelled meanwhile: it was answered.
         await asyncio.shield(done)
 
+    async def drain(self) -> None:
+        """Wait until every entry recorded so far is committed (before the Redis client closes)."""
+        while self._committer is not None and not self._committer.done():
+            await asyncio.wait([self._committer])
+
     async def _commit_pending(self) -> None:
         while self._pending:
-            batch, self._pending = self._pending, []
+            # One commit at most: a commit is all or none, so every call of a batch shares its outcome.
+            batch, self._pending = self._pending[:MAX_GROUP], self._pending[MAX_GROUP:]
             try:
                 await self._appender.append_many([request for request, _ in batch])
             except ValueError:

@@ -69,6 +69,8 @@ class GatewayDeps:
         await self.audit.record(EntryRequest(principal.name, "read", account_id, draft_id, details))
 
     async def aclose(self) -> None:
+        await self.drafting.drain()  # drafts whose callers hung up: stored, so ledger and announce them
+        await self.audit.drain()
         for aclose in self.async_closers:
             await aclose()
         for close in self.closers:
