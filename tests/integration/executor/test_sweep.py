@@ -126,3 +126,21 @@ def test_a_job_dequeued_by_a_worker_that_died_before_starting_it_does_not_block_
     harness.work()
     assert harness.get(draft.id).status is DraftStatus.APPLIED
     assert len(harness.api_writes()) == 1
+
+
+def test_a_backlog_of_queued_approvals_costs_the_sweep_no_per_draft_lookups(harness: Harness) -> None:
+    """Drafts whose job waits in the queue are applied by it as they are then, whatever version the job
+    was enqueued for: the sweep leaves them alone without looking (a pass used to cost four round trips
+    per in-flight draft, every second, through any backlog)."""
+    drafts = [harness.approve(harness.propose_change(f"cmp_us_{n:03d}", delta=1000)) for n in range(1, 11)]
+    deps = wiring.current()
+    # One of them moved on to `applying` (its job, enqueued for the approved version, is still queued).
+    deps.core.store.save(lifecycle.begin_apply(drafts[0]), expected_version=drafts[0].version)
+    later = harness.clock.now() + timedelta(seconds=5)
+    before = int(deps.redis.info("stats")["total_commands_processed"])
+    report = _sweeper().run_once(now=later)
+    spent = int(deps.redis.info("stats")["total_commands_processed"]) - before
+    assert report.resumed == [] and report.retried == []
+    assert spent < 12, f"{spent} Redis commands for one pass over 10 queued drafts"
+    harness.work()
+    assert all(harness.get(d.id).status is DraftStatus.APPLIED for d in drafts)

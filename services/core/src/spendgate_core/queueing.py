@@ -17,6 +17,13 @@ def apply_job_id(draft_id: str, version: int) -> str:
     return f"apply-{draft_id}-v{version}"  # RQ job ids allow only [A-Za-z0-9_-]
 
 
+def draft_of_job(job_id: str) -> str | None:
+    """The draft an apply job is for, from its id (`apply_job_id`, with or without a retry suffix)."""
+    kind, _, rest = job_id.partition("-")
+    draft_id = rest.partition("-")[0]
+    return draft_id if kind == "apply" and draft_id else None
+
+
 class ApplyQueue(Protocol):
     def enqueue_apply(self, draft_id: str, version: int) -> None:
         """Enqueue the apply job for an approved draft; enqueuing the same version twice is a no-op."""

@@ -26,7 +26,7 @@ from spendgate_core import lifecycle
 from spendgate_core.errors import Conflict, NotFound
 from spendgate_core.events import announce
 from spendgate_core.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
-from spendgate_core.queueing import apply_job_id
+from spendgate_core.queueing import apply_job_id, draft_of_job
 from spendgate_executor.deps import ACTOR, ExecutorDeps
 
 log = logging.getLogger(__name__)
@@ -103,8 +103,12 @@ class Sweeper:
             for draft_id in self._deps.core.store.ids_with_status(status)
         ]
         queued = self._deps.jobs.queued_ids() if in_flight else set()
+        # A job waiting in the queue applies its draft as the draft is then, whatever version it was
+        # enqueued for: those drafts need no look. With a backlog of approvals this is most of them, and
+        # looking cost four round trips each, every pass.
+        waiting = {draft_of_job(job_id) for job_id in queued}
         for draft_id in in_flight:
-            if draft_id not in report.retried:
+            if draft_id not in report.retried and draft_id not in waiting:
                 self._resume_if_orphaned(draft_id, now, queued, report)
         store = self._deps.core.store
         # Due drafts come from an index by expiry (oldest first), armed ones from their small status set.
