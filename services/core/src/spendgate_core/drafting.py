@@ -101,6 +101,16 @@ def shift_amount(
     return moved
 
 
+def budget_amounts(
+    account: Account, new_daily_budget: Decimal | str, expected_current_budget: Decimal | str | None
+) -> tuple[int, int | None]:
+    """The new and the expected budget in minor units, refused before any platform read if malformed."""
+    new = to_minor(new_daily_budget, account.currency)
+    if expected_current_budget is None:
+        return new, None
+    return new, to_minor(expected_current_budget, account.currency)
+
+
 def budget_change(campaign: Campaign, *, new: int, expected: int | None, currency: str) -> Proposal:
     if expected is not None and expected != campaign.daily_budget:
         raise Conflict(
@@ -267,10 +277,7 @@ def propose_budget_change(
     with counting_refusals():
         require_drafter(principal)
         account = deps.catalog.get(principal, account_id)
-        new = to_minor(new_daily_budget, account.currency)
-        expected = (
-            None if expected_current_budget is None else to_minor(expected_current_budget, account.currency)
-        )
+        new, expected = budget_amounts(account, new_daily_budget, expected_current_budget)
         campaign = _campaign(deps, account, campaign_id)
         proposal = budget_change(campaign, new=new, expected=expected, currency=account.currency)
         return _stage(deps, principal=principal, account=account, proposal=proposal, reason=reason)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from spendgate_core.deps import CoreDeps
 from spendgate_core.drafting import (
     Proposal,
+    budget_amounts,
     budget_change,
     budget_shift,
     campaign_lookup,
@@ -32,7 +34,6 @@ from spendgate_core.errors import SpendgateError
 from spendgate_core.events import AsyncRedisEvents
 from spendgate_core.ledger import EntryRequest
 from spendgate_core.models import CampaignStatus, Draft
-from spendgate_core.money import to_minor
 from spendgate_core.platforms.reader import Account, AsyncCampaignReader, Campaign
 from spendgate_core.policy import check_draft
 from spendgate_core.principals import Principal
@@ -62,10 +63,13 @@ class AsyncDraftIO:
         while self.persisting:
             await asyncio.wait(set(self.persisting))
 
-    def _keep(self, task: asyncio.Task[None]) -> None:
-        """Hold the task until it ends, and log its failure if its caller is no longer there to see it."""
+    async def to_the_end(self, steps: Coroutine[Any, Any, None]) -> None:
+        """Run `steps` to the end even if the caller is cancelled meanwhile (as a worker thread would),
+        held until done and drained on shutdown; a failure its caller left behind is logged."""
+        task = asyncio.ensure_future(steps)
         self.persisting.add(task)
         task.add_done_callback(self._forget)
+        await asyncio.shield(task)
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         self.persisting.discard(task)
@@ -108,11 +112,8 @@ async def _stage(
             url = deps.draft_url(draft.id)
             await io.events.publish("draft.created", draft, now=deps.clock.now(), url=url)
 
-    # A client that hangs up must not leave a stored draft without its ledger entry and event: once the
-    # create starts, the three steps finish even if this call is cancelled (as a worker thread would).
-    task = asyncio.ensure_future(persist())
-    io._keep(task)
-    await asyncio.shield(task)
+    # A client that hangs up must not leave a stored draft without its ledger entry and event.
+    await io.to_the_end(persist())
     return draft
 
 
@@ -130,10 +131,7 @@ async def propose_budget_change(
     with counting_refusals():
         require_drafter(principal)
         account = await deps.catalog.aget(principal, account_id)
-        new = to_minor(new_daily_budget, account.currency)
-        expected = (
-            None if expected_current_budget is None else to_minor(expected_current_budget, account.currency)
-        )
+        new, expected = budget_amounts(account, new_daily_budget, expected_current_budget)
         campaign = await _campaign(io, account, campaign_id)
         proposal = budget_change(campaign, new=new, expected=expected, currency=account.currency)
         return await _stage(deps, io, principal=principal, account=account, proposal=proposal, reason=reason)

@@ -26,6 +26,10 @@ class DraftStatus(StrEnum):
 # Open: a human may still decide. In flight: decided, not yet written. Both hold the field locks.
 OPEN_STATUSES = frozenset({DraftStatus.PENDING, DraftStatus.ARMED})
 IN_FLIGHT_STATUSES = frozenset({DraftStatus.APPROVED, DraftStatus.APPLYING})
+# Where `Draft.applied_increase()` can be positive: only these hold a 24h envelope reservation.
+RESERVING_STATUSES = frozenset(
+    {DraftStatus.APPLYING, DraftStatus.APPLIED, DraftStatus.APPLY_FAILED, DraftStatus.ROLLED_BACK}
+)
 # Terminal states never change again. `applied` is not terminal: a rollback can move it to rolled_back.
 TERMINAL_STATUSES = frozenset(
     {
@@ -157,11 +161,11 @@ class Draft(Model):
 
     def applied_increase(self) -> int:
         """The envelope this draft consumes given what was written: all of it, or its written part."""
-        if self.status in {DraftStatus.APPLYING, DraftStatus.APPLIED, DraftStatus.ROLLED_BACK}:
-            return self.increase
-        if self.status is DraftStatus.APPLY_FAILED and self.applied_changes:
+        if self.status not in RESERVING_STATUSES:
+            return 0
+        if self.status is DraftStatus.APPLY_FAILED:
             return max(0, sum(change_delta(self.changes[i]) for i in self.applied_changes))
-        return 0
+        return self.increase
 
     def field_keys(self) -> list[str]:
         return [f"{self.account_id}:{c.entity_id}:{c.field.value}" for c in self.changes]

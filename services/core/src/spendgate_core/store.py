@@ -20,7 +20,7 @@ import redis.asyncio
 
 from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, VersionConflict
 from spendgate_core.ids import is_draft_id
-from spendgate_core.models import IN_FLIGHT_STATUSES, OPEN_STATUSES, Draft, DraftStatus
+from spendgate_core.models import IN_FLIGHT_STATUSES, OPEN_STATUSES, RESERVING_STATUSES, Draft, DraftStatus
 from spendgate_core.money import format_money
 
 _LIST_PAGE = 200
@@ -186,18 +186,7 @@ _CONFLICT = 2
 _OVER_ENVELOPE = 3
 _DAY_MS = 86_400_000
 _HOUR_MS = 3_600_000
-# Where `Draft.applied_increase()` can be positive: only these can hold an envelope reservation.
-_MAY_HOLD_RESERVATION = ",{},".format(
-    ",".join(
-        s.value
-        for s in (
-            DraftStatus.APPLYING,
-            DraftStatus.APPLIED,
-            DraftStatus.APPLY_FAILED,
-            DraftStatus.ROLLED_BACK,
-        )
-    )
-)
+_RESERVING = ",{},".format(",".join(sorted(s.value for s in RESERVING_STATUSES)))  # for the save script
 
 
 def _refuse_unless_created(draft: Draft, max_pending: int, reply: Any) -> None:
@@ -323,7 +312,7 @@ class RedisDraftStore:
             0 if reserve is None else reserve[0],
             draft.increase if reserve is not None else 0,
             _DAY_MS + _HOUR_MS,
-            _MAY_HOLD_RESERVATION,
+            _RESERVING,
         ]
         keys = [
             self._draft_key(draft.id),
