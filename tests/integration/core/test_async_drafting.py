@@ -17,7 +17,7 @@ from spendgate_core import drafting, drafting_async, events
 from spendgate_core.deps import CoreDeps
 from spendgate_core.drafting_async import AsyncDraftIO
 from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, TransientUpstreamError
-from spendgate_core.events import AsyncRedisEvents
+from spendgate_core.events import Announcement
 from spendgate_core.ledger import AsyncLedgerAppender, EntryRequest, RedisLedger
 from spendgate_core.models import CampaignStatus, Draft, DraftStatus
 from spendgate_core.platforms.adsim import AsyncAdsimReader, async_adsim_client
@@ -49,7 +49,6 @@ async def io(world: World, core: CoreDeps) -> AsyncIterator[AsyncDraftIO]:
         reader=AsyncAdsimReader(http),
         store=AsyncDraftStore(core.store, client),
         ledger=DirectLedger(AsyncLedgerAppender(core.ledger, client)),
-        events=AsyncRedisEvents(client),
     )
     await http.aclose()
     await client.aclose()
@@ -122,21 +121,25 @@ async def test_an_unreachable_platform_is_a_transient_error(
         await http.aclose()
 
 
-async def test_events_are_published_once_and_a_dead_redis_is_swallowed(
-    world: World, core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
+async def test_the_event_is_written_with_the_draft_once(
+    core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
 ) -> None:
     campaign = core.reader.list_campaigns(ACCOUNT)[0]
-    draft = drafting.propose_budget_change(
-        deps=core, principal=people["agent"], account_id=ACCOUNT, campaign_id=campaign.id,
+    draft = await drafting_async.propose_budget_change(
+        deps=core, io=io, principal=people["agent"], account_id=ACCOUNT, campaign_id=campaign.id,
         new_daily_budget=Decimal(campaign.daily_budget + 100) / 100, reason="up",
     )  # fmt: skip
-    assert io.events is not None
-    await io.events.publish("draft.created", draft, now=core.clock.now(), url=None)  # already announced
-    stream = core.store._r.xrange(events.STREAM_KEY)  # type: ignore[attr-defined]
-    assert len(stream) == 1
-    dead = redis.asyncio.Redis(host="127.0.0.1", port=9, socket_connect_timeout=0.5)
-    await AsyncRedisEvents(dead).publish("draft.approved", draft, now=core.clock.now(), url=None)
-    await dead.aclose()
+    client = core.store._r  # type: ignore[attr-defined]
+    assert events.publish(client, type="draft.created", draft=draft) is None  # already announced
+    [(_, fields)] = client.xrange(events.STREAM_KEY)
+    assert (fields[b"type"], fields[b"draft_id"].decode()) == (b"draft.created", draft.id)
+    without_events = replace(core, events=None)
+    second = core.reader.list_campaigns(ACCOUNT)[1]
+    await drafting_async.propose_budget_change(
+        deps=without_events, io=io, principal=people["agent"], account_id=ACCOUNT, campaign_id=second.id,
+        new_daily_budget=Decimal(second.daily_budget + 100) / 100, reason="up",
+    )  # fmt: skip
+    assert len(client.xrange(events.STREAM_KEY)) == 1  # no sink wired, nothing announced
 
 
 class SlowStore:
@@ -147,10 +150,10 @@ class SlowStore:
         self.creating = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def create(self, draft: Draft, *, max_pending: int) -> None:
+    async def create(self, draft: Draft, *, max_pending: int, announcement: Announcement | None) -> None:
         self.creating.set()
         await self.release.wait()
-        await self._inner.create(draft, max_pending=max_pending)
+        await self._inner.create(draft, max_pending=max_pending, announcement=announcement)
 
     async def envelope_used(self, account_id: str, *, now: datetime) -> int:
         return await self._inner.envelope_used(account_id, now=now)

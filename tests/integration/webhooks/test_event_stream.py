@@ -12,7 +12,7 @@ import redis
 
 from spendgate_core import approval, drafting, events, lifecycle
 from spendgate_core.deps import CoreDeps
-from spendgate_core.errors import Conflict
+from spendgate_core.errors import Conflict, DuplicateDraft
 from spendgate_core.principals import Principal
 from spendgate_core.views import draft_view
 
@@ -100,6 +100,31 @@ def test_one_event_per_draft_version(hooks: Hooks) -> None:
     draft = hooks.core.store.get(hooks.propose())
     assert events.publish(hooks.redis, type="draft.created", draft=draft) is None  # already announced
     assert len(stream(hooks.redis)) == 1
+
+
+def test_a_new_draft_is_announced_in_the_same_step_as_it_is_stored(hooks: Hooks) -> None:
+    """The create script writes `draft.created` itself, so no crash can fall between the two; a refused
+    create announces nothing."""
+    draft_id = hooks.propose()
+    with pytest.raises(DuplicateDraft):
+        hooks.propose()  # the same campaign field
+    assert [(e["draft_id"], e["type"]) for e in stream(hooks.redis)] == [(draft_id, "draft.created")]
+    assert hooks.redis.get(events.marker_key(draft_id, 1)) is not None
+    assert events.reconcile(store=hooks.core.store, client=hooks.redis, now=hooks.core.clock.now()) == []
+
+
+def test_a_new_draft_stands_when_its_event_cannot_be_written(
+    hooks: Hooks, caplog: pytest.LogCaptureFixture
+) -> None:
+    hooks.redis.set(events.STREAM_KEY, "not a stream")  # XADD fails inside the create script
+    draft_id = hooks.propose()
+    assert hooks.core.store.get(draft_id).status.value == "pending"
+    assert "could not announce new draft " + draft_id in caplog.text
+    assert hooks.redis.get(events.marker_key(draft_id, 1)) is None  # left for reconcile
+    hooks.redis.delete(events.STREAM_KEY)
+    now = hooks.core.clock.now()
+    assert events.reconcile(store=hooks.core.store, client=hooks.redis, now=now) == [draft_id]
+    assert [e["type"] for e in stream(hooks.redis)] == ["draft.created"]
 
 
 def test_a_failing_publish_does_not_fail_the_decision(hooks: Hooks, people: dict[str, Principal]) -> None:

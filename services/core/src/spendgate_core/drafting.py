@@ -17,7 +17,7 @@ from decimal import Decimal
 from spendgate_core import lifecycle
 from spendgate_core.deps import CoreDeps
 from spendgate_core.errors import Conflict, DuplicateDraft, Forbidden, InvalidInput, NotFound, PolicyViolation
-from spendgate_core.events import announce
+from spendgate_core.events import announce, announcement_of
 from spendgate_core.ids import new_draft_id
 from spendgate_core.ledger import EntryRequest
 from spendgate_core.logs import bound, current_request_id
@@ -257,10 +257,13 @@ def _stage(
     # Only increases draw on the envelope, so only they need to know how much of it is used.
     used = deps.store.envelope_used(account.id, now=draft.created_at) if draft.increase > 0 else 0
     check_draft(draft, limits=limits, envelope_used=used)
-    deps.store.create(draft, max_pending=limits.max_pending_drafts)
+    deps.store.create(
+        draft,
+        max_pending=limits.max_pending_drafts,
+        announcement=announcement_of(deps, "draft.created", draft),
+    )
     deps.ledger.append_many([ledger_request(principal, draft)])
     created(draft, principal)
-    announce(deps, "draft.created", draft)
     return draft
 
 

@@ -1,5 +1,6 @@
 """Proposing drafts on an event loop (the gateway's draft tools): the rules and steps of `drafting`, with
-the live platform read, the store, the ledger and the event awaited rather than blocking a worker thread.
+the live platform read, the store (whose create also writes the event) and the ledger awaited rather
+than blocking a worker thread.
 
 Every rule lives in `drafting` and is shared; only the I/O differs. Measured in bench/: a proposal that
 ran as a blocking call in FastMCP's thread pool spent about a quarter more CPU than this path, most of
@@ -31,7 +32,7 @@ from spendgate_core.drafting import (
     status_change,
 )
 from spendgate_core.errors import SpendgateError
-from spendgate_core.events import AsyncRedisEvents
+from spendgate_core.events import announcement_of
 from spendgate_core.ledger import EntryRequest
 from spendgate_core.models import CampaignStatus, Draft
 from spendgate_core.platforms.reader import Account, AsyncCampaignReader, Campaign
@@ -50,12 +51,12 @@ class EntryRecorder(Protocol):
 
 @dataclass(frozen=True)
 class AsyncDraftIO:
-    """What proposing a draft reads and writes, on the event loop."""
+    """What proposing a draft reads and writes, on the event loop (the store's create script also writes
+    `draft.created` when `deps.events` is wired)."""
 
     reader: AsyncCampaignReader
     store: AsyncDraftStore
     ledger: EntryRecorder
-    events: AsyncRedisEvents | None
     persisting: set[asyncio.Task[None]] = field(default_factory=set, compare=False)
 
     async def drain(self) -> None:
@@ -105,14 +106,12 @@ async def _stage(
     check_draft(draft, limits=limits, envelope_used=used)
 
     async def persist() -> None:
-        await io.store.create(draft, max_pending=limits.max_pending_drafts)
+        event = announcement_of(deps, "draft.created", draft)
+        await io.store.create(draft, max_pending=limits.max_pending_drafts, announcement=event)
         await io.ledger.record(ledger_request(principal, draft))
         created(draft, principal)
-        if io.events is not None:
-            url = deps.draft_url(draft.id)
-            await io.events.publish("draft.created", draft, now=deps.clock.now(), url=url)
 
-    # A client that hangs up must not leave a stored draft without its ledger entry and event.
+    # A client that hangs up must not leave a stored draft without its ledger entry.
     await io.to_the_end(persist())
     return draft
 

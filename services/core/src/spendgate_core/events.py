@@ -4,7 +4,8 @@ An event is `{"id": "evt_<ulid>", "type", "created_at", "data": views.draft_view
 group `slack`, in the approval service) and the outbound webhook relay (group `webhooks`, in the executor)
 read the stream; each group shares its work between replicas and acknowledges what it handled.
 
-Guarantee, honestly: an event is published right *after* its state change is saved, not in the same
+Guarantee, honestly: `draft.created` is written by the store's create script, in the same step as the
+draft. Every later event is published right *after* its state change is saved, not in the same
 transaction. A process that dies between the two, or a Redis error on the XADD, loses that event (the
 failure is logged; the decision stands). `reconcile` closes most of that gap: run periodically (the
 executor's event relay does), it publishes the missing event of any recent draft whose current state was
@@ -25,7 +26,6 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from urllib.parse import urlsplit
 
 import redis
-import redis.asyncio
 from redis.commands.core import Script
 
 from spendgate_core.ids import ulid
@@ -115,21 +115,30 @@ def event_payload(*, type: EventType, draft: Draft, now: datetime, url: str | No
     }
 
 
-def _publish_call(
-    type: EventType, draft: Draft, *, now: datetime, url: str | None
-) -> tuple[str, list[str], list[str | int]]:
-    """The event id and the publish-once script's keys and arguments."""
+@dataclass(frozen=True)
+class Announcement:
+    """One event as the publish-once script takes it. `publish` runs that script alone; the store's create
+    script runs the same steps, so a new draft and its `draft.created` are written in one atomic step."""
+
+    event_id: str
+    keys: tuple[str, str]  # the (draft, version) marker, the stream
+    args: tuple[str | int, ...]  # marker TTL (s), stream MAXLEN, event id, type, draft id, payload
+
+
+def announcement(type: EventType, draft: Draft, *, now: datetime, url: str | None) -> Announcement:
     payload = event_payload(type=type, draft=draft, now=now, url=url)
-    keys = [marker_key(draft.id, draft.version), STREAM_KEY]
-    args: list[str | int] = [
-        int(MARKER_TTL.total_seconds()),
-        STREAM_MAXLEN,
-        payload["id"],
-        type,
-        draft.id,
-        json.dumps(payload, separators=(",", ":"), sort_keys=True),
-    ]
-    return str(payload["id"]), keys, args
+    return Announcement(
+        event_id=str(payload["id"]),
+        keys=(marker_key(draft.id, draft.version), STREAM_KEY),
+        args=(
+            int(MARKER_TTL.total_seconds()),
+            STREAM_MAXLEN,
+            payload["id"],
+            type,
+            draft.id,
+            json.dumps(payload, separators=(",", ":"), sort_keys=True),
+        ),
+    )
 
 
 def publish(
@@ -146,13 +155,14 @@ def publish(
     Best effort by contract: a Redis failure is logged and swallowed, because the state change it
     announces is already saved and must stand (see the module docstring for what recovers it).
     """
-    event_id, keys, args = _publish_call(type, draft, now=now or datetime.now(UTC), url=url)
+    event = announcement(type, draft, now=now or datetime.now(UTC), url=url)
     try:
-        added = (script or publish_script(client))(keys=keys, args=args)  # EVALSHA: not resent every time
+        # EVALSHA: the script is not resent every time.
+        added = (script or publish_script(client))(keys=event.keys, args=event.args)
     except redis.RedisError as exc:
         log.error("could not publish %s for %s v%d: %s", type, draft.id, draft.version, exc)
         return None
-    return event_id if added else None
+    return event.event_id if added else None
 
 
 def publish_script(client: redis.Redis) -> Script:
@@ -171,25 +181,17 @@ class RedisEvents:
         publish(self._r, type=type, draft=draft, now=now, url=url, script=self._script)
 
 
-class AsyncRedisEvents:
-    """`RedisEvents` for an event loop (the gateway's draft tools), on an asyncio client."""
-
-    def __init__(self, client: redis.asyncio.Redis) -> None:
-        self._script = client.register_script(_PUBLISH_ONCE)
-
-    async def publish(self, type: EventType, draft: Draft, *, now: datetime, url: str | None) -> None:
-        """As `publish`: best effort, never raises."""
-        _, keys, args = _publish_call(type, draft, now=now, url=url)
-        try:
-            await self._script(keys=keys, args=args)
-        except redis.RedisError as exc:
-            log.error("could not publish %s for %s v%d: %s", type, draft.id, draft.version, exc)
-
-
 def announce(deps: CoreDeps, type: EventType, draft: Draft) -> None:
     """The use cases' one-line hook: publish if this process has an event sink wired."""
     if deps.events is not None:
         deps.events.publish(type, draft, now=deps.clock.now(), url=deps.draft_url(draft.id))
+
+
+def announcement_of(deps: CoreDeps, type: EventType, draft: Draft) -> Announcement | None:
+    """What `announce` would publish, for a store script to write together with the change itself."""
+    if deps.events is None:
+        return None
+    return announcement(type, draft, now=deps.clock.now(), url=deps.draft_url(draft.id))
 
 
 def _last_change(draft: Draft) -> datetime:

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import redis
 import redis.asyncio
@@ -23,12 +24,17 @@ from spendgate_core.ids import is_draft_id
 from spendgate_core.models import IN_FLIGHT_STATUSES, OPEN_STATUSES, RESERVING_STATUSES, Draft, DraftStatus
 from spendgate_core.money import format_money
 
+if TYPE_CHECKING:
+    from spendgate_core.events import Announcement
+
+log = logging.getLogger(__name__)
+
 _LIST_PAGE = 200
 _LIST_SCAN_CAP = 5000
 
 
 class DraftStore(Protocol):
-    def create(self, draft: Draft, *, max_pending: int) -> None: ...
+    def create(self, draft: Draft, *, max_pending: int, announcement: Announcement | None = None) -> None: ...
     def get(self, draft_id: str) -> Draft: ...
     def save(self, draft: Draft, *, expected_version: int) -> Draft: ...
     def reserve_and_save(
@@ -70,12 +76,18 @@ def _envelope_total(members: builtins.list[Any]) -> int:
     return sum(int(_text(m).rsplit(":", 1)[1]) for m in members)
 
 
-# Create a draft if none of its fields is locked and the account is under its pending limit.
-# KEYS: draft, open set, all, account index, status index, expiry index, then one lock per changed field.
-# ARGV: draft id, draft JSON, created_at ms, expires_at ms, max pending.
-# Returns {0, ''} when stored, {1, {lock position, holder}} for a locked field, {2, pending} for a flood.
+# Create a draft if none of its fields is locked and the account is under its pending limit, and announce
+# it with the same steps as events._PUBLISH_ONCE.
+# KEYS: draft, open set, all, account index, status index, expiry index, one lock per changed field, then
+#       (when announcing) the event's marker and the stream.
+# ARGV: 1 draft id, 2 JSON, 3 created_at ms, 4 expires_at ms, 5 max pending, 6 number of locks, then (when
+#       announcing) the publish-once arguments: 7 marker TTL s, 8 stream MAXLEN, 9 event id, 10 type,
+#       11 draft id, 12 payload.
+# Returns {0, ''} when stored, {0, error} when stored but not announced (best effort, as `publish`),
+# {1, {lock position, holder}} for a locked field, {2, pending} for a flood.
 _CREATE_LUA = """
-for i = 7, #KEYS do
+local last_lock = 6 + tonumber(ARGV[6])
+for i = 7, last_lock do
   local holder = redis.call('GET', KEYS[i])
   if holder then
     return {1, {tostring(i - 6), holder}}
@@ -86,7 +98,7 @@ if pending >= tonumber(ARGV[5]) then
   return {2, pending}
 end
 redis.call('SET', KEYS[1], ARGV[2])
-for i = 7, #KEYS do
+for i = 7, last_lock do
   redis.call('SET', KEYS[i], ARGV[1])
 end
 redis.call('SADD', KEYS[2], ARGV[1])
@@ -94,6 +106,22 @@ redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[5], ARGV[3], ARGV[1])
 redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
+if #KEYS == last_lock then
+  return {0, ''}
+end
+local marker, stream = KEYS[last_lock + 1], KEYS[last_lock + 2]
+local marked = redis.pcall('SET', marker, ARGV[9], 'NX', 'EX', ARGV[7])
+if type(marked) == 'table' and marked.err then
+  return {0, marked.err}
+end
+if marked then
+  local added = redis.pcall('XADD', stream, 'MAXLEN', '~', ARGV[8], '*',
+                            'id', ARGV[9], 'type', ARGV[10], 'draft_id', ARGV[11], 'payload', ARGV[12])
+  if type(added) == 'table' and added.err then
+    redis.call('DEL', marker)  -- not announced, so `reconcile` may announce it later
+    return {0, added.err}
+  end
+end
 return {0, ''}
 """
 _DUPLICATE = 1
@@ -190,8 +218,11 @@ _RESERVING = ",{},".format(",".join(sorted(s.value for s in RESERVING_STATUSES))
 
 
 def _refuse_unless_created(draft: Draft, max_pending: int, reply: Any) -> None:
-    """DuplicateDraft or PolicyViolation(max_pending_drafts) from the create script's reply."""
+    """DuplicateDraft or PolicyViolation(max_pending_drafts) from the create script's reply; an event the
+    script could not write is logged, as `events.publish` does, because the draft stands."""
     outcome, detail = reply
+    if outcome == 0 and detail:
+        log.error("could not announce new draft %s: %s", draft.id, _text(detail))
     if outcome == _DUPLICATE:
         index, holder = (_text(part) for part in detail)
         change = draft.changes[int(index) - 1]
@@ -250,18 +281,20 @@ class RedisDraftStore:
         return f"{self._ns}:envelope:held:{draft_id}"  # the envelope member this draft holds
 
     # writes -----------------------------------------------------------------------------------------
-    def create(self, draft: Draft, *, max_pending: int) -> None:
-        """Store a new pending draft, taking its field locks; refuse a duplicate or a flood.
+    def create(self, draft: Draft, *, max_pending: int, announcement: Announcement | None = None) -> None:
+        """Store a new pending draft, taking its field locks, and write its `announcement`; refuse a
+        duplicate or a flood.
 
         One script, so the checks and the writes are one atomic step and one round trip.
         """
-        keys, args = self._create_call(draft, max_pending=max_pending)
+        keys, args = self._create_call(draft, max_pending=max_pending, announcement=announcement)
         _refuse_unless_created(draft, max_pending, self._create_script(keys=keys, args=args))
 
     def _create_call(
-        self, draft: Draft, *, max_pending: int
+        self, draft: Draft, *, max_pending: int, announcement: Announcement | None
     ) -> tuple[builtins.list[str], builtins.list[str | int]]:
         """The create script's keys and arguments (see `_CREATE_LUA`)."""
+        locks = [self._lock_key(k) for k in draft.field_keys()]
         keys = [
             self._draft_key(draft.id),
             self._open_key(draft.account_id),
@@ -269,7 +302,7 @@ class RedisDraftStore:
             self._account_key(draft.account_id),
             self._status_key(draft.status),
             self._expiry_key(),
-            *(self._lock_key(k) for k in draft.field_keys()),
+            *locks,
         ]
         args: builtins.list[str | int] = [
             draft.id,
@@ -277,7 +310,11 @@ class RedisDraftStore:
             _ms(draft.created_at),
             _ms(draft.expires_at),
             max_pending,
+            len(locks),
         ]
+        if announcement is not None:
+            keys += announcement.keys
+            args += announcement.args
         return keys, args
 
     def save(self, draft: Draft, *, expected_version: int) -> Draft:
@@ -433,9 +470,11 @@ class AsyncDraftStore:
         self._r = client
         self._create_script = client.register_script(_CREATE_LUA)
 
-    async def create(self, draft: Draft, *, max_pending: int) -> None:
+    async def create(
+        self, draft: Draft, *, max_pending: int, announcement: Announcement | None = None
+    ) -> None:
         """As `RedisDraftStore.create`."""
-        keys, args = self._store._create_call(draft, max_pending=max_pending)
+        keys, args = self._store._create_call(draft, max_pending=max_pending, announcement=announcement)
         _refuse_unless_created(draft, max_pending, await self._create_script(keys=keys, args=args))
 
     async def envelope_used(self, account_id: str, *, now: datetime) -> int:

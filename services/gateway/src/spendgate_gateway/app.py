@@ -12,7 +12,6 @@ from fastmcp.server.http import StarletteWithLifespan
 from spendgate_core.bootstrap import async_redis_client, build_core, redis_client, redis_ledger
 from spendgate_core.clock import Clock, SystemClock
 from spendgate_core.drafting_async import AsyncDraftIO
-from spendgate_core.events import AsyncRedisEvents
 from spendgate_core.ledger import AsyncLedgerAppender
 from spendgate_core.platforms.adsim import AdsimReader, AsyncAdsimReader, adsim_client, async_adsim_client
 from spendgate_core.principals import PrincipalDirectory
@@ -75,7 +74,6 @@ def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> Gate
             reader=AsyncAdsimReader(async_http),
             store=AsyncDraftStore(store, async_client),
             ledger=audit,
-            events=AsyncRedisEvents(async_client),
         ),
         principals_file=settings.principals_file,
         closers=(http.close, client.close),
