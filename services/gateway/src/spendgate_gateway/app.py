@@ -13,7 +13,7 @@ from spendgate_core.bootstrap import async_redis_client, build_core, redis_clien
 from spendgate_core.clock import Clock, SystemClock
 from spendgate_core.drafting_async import AsyncDraftIO
 from spendgate_core.ledger import AsyncLedgerAppender
-from spendgate_core.platforms.adsim import AdsimReader, AsyncAdsimReader, adsim_client, async_adsim_client
+from spendgate_core.platforms.adsim import AdsimReader, AsyncAdsimReader, adsim_client
 from spendgate_core.principals import PrincipalDirectory
 from spendgate_core.store import AccountCounters, AsyncDraftStore, RedisDraftStore
 from spendgate_gateway.audit import LedgerBatcher
@@ -58,7 +58,7 @@ def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> Gate
     async_client = async_redis_client(settings)
     token = settings.adsim_read_token.get_secret_value()
     http = adsim_client(settings.adsim_url, token)
-    async_http = async_adsim_client(settings.adsim_url, token)
+    live = AsyncAdsimReader(settings.adsim_url, token)
     reader = AdsimReader(http)
     store = RedisDraftStore(client)
     ledger = redis_ledger(settings, client=client, clock=clock)
@@ -71,13 +71,13 @@ def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> Gate
         counters=AccountCounters(async_client),
         audit=audit,
         drafting=AsyncDraftIO(
-            reader=AsyncAdsimReader(async_http),
+            reader=live,
             store=AsyncDraftStore(store, async_client),
             ledger=audit,
         ),
         principals_file=settings.principals_file,
         closers=(http.close, client.close),
-        async_closers=(async_http.aclose, async_client.aclose),
+        async_closers=(live.aclose, async_client.aclose),
     )
 
 

@@ -6,9 +6,10 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import httpx
 
-from spendgate_core.platforms.http import asend, send
+from spendgate_core.platforms.http import aget, send
 from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow
 
 PLATFORM = "adsim"
@@ -25,10 +26,6 @@ def _client_options(base_url: str, token: str, timeout: float) -> dict[str, Any]
 
 def adsim_client(base_url: str, token: str, *, timeout: float = 10.0) -> httpx.Client:
     return httpx.Client(**_client_options(base_url, token, timeout))
-
-
-def async_adsim_client(base_url: str, token: str, *, timeout: float = 10.0) -> httpx.AsyncClient:
-    return httpx.AsyncClient(**_client_options(base_url, token, timeout))
 
 
 def _campaign_path(account_id: str, campaign_id: str) -> str:
@@ -88,23 +85,36 @@ class AdsimReader:
 
 
 class AsyncAdsimReader:
-    """The live campaign read that drafts start from, for an event loop."""
+    """The live campaign read that drafts start from, for an event loop (on aiohttp: see `http.aget`)."""
 
     platform = PLATFORM
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self._client = client
+    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=3.0)
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Made on first use: an aiohttp session belongs to the event loop it was created on.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers,
+                timeout=self._timeout,
+                connector=aiohttp.TCPConnector(limit=50),
+            )
+        return self._session
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
 
     async def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
-        request = self._client.build_request("GET", _campaign_path(account_id, campaign_id))
-        response = await asend(
-            self._client,
-            request,
+        response = await aget(
+            self._client(),
+            self._base + _campaign_path(account_id, campaign_id),
             platform=PLATFORM,
             operation="get_campaign",
             not_found=_unknown_campaign(account_id, campaign_id),
         )
-        return Campaign.model_validate(response.json())
+        return Campaign.model_validate_json(response.content)

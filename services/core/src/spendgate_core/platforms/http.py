@@ -1,4 +1,5 @@
-"""Shared HTTP plumbing for platform adapters: one client, error mapping, request metrics."""
+"""Shared HTTP plumbing for platform adapters: error mapping and request metrics for httpx (every blocking
+call) and aiohttp (`aget`, the live reads proposals make on the gateway's event loop)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+import aiohttp
 import httpx
 
 from spendgate_core.errors import NotFound, PermanentUpstreamError, TransientUpstreamError
@@ -45,10 +47,10 @@ def upstream_message(response: httpx.Response) -> str:
 def _mapped_transport_errors(platform: str, operation: str) -> Iterator[None]:
     try:
         yield
-    except httpx.TimeoutException:
+    except (httpx.TimeoutException, TimeoutError):  # aiohttp's timeouts are TimeoutErrors
         UPSTREAM_REQUESTS.labels(platform, operation, "timeout").inc()
         raise TransientUpstreamError(f"{platform} did not answer {operation} in time") from None
-    except httpx.TransportError as exc:
+    except (httpx.TransportError, aiohttp.ClientError) as exc:
         UPSTREAM_REQUESTS.labels(platform, operation, "connection_error").inc()
         raise TransientUpstreamError(
             f"{platform} could not be reached for {operation}: {type(exc).__name__}"
@@ -82,10 +84,18 @@ def send(
     return _checked(response, platform=platform, operation=operation, not_found=not_found)
 
 
-async def asend(
-    client: httpx.AsyncClient, request: httpx.Request, *, platform: str, operation: str, not_found: str
+async def aget(
+    session: aiohttp.ClientSession, url: str, *, platform: str, operation: str, not_found: str
 ) -> httpx.Response:
-    """`send` for an event loop."""
+    """One GET on an event loop, counted and mapped as `send` does.
+
+    aiohttp rather than httpx's AsyncClient: httpcore's asyncio pool rescans every pooled connection (a
+    poll() each) on every request and response, which made a live read cost about five times aiohttp's
+    CPU (bench/: 1.8 against 0.35 ms per GET at concurrency 8). The answer comes back as an httpx.Response
+    so that both clients share one status mapping.
+    """
     with _mapped_transport_errors(platform, operation):
-        response = await client.send(request)
+        async with session.get(url) as answer:
+            body = await answer.read()
+    response = httpx.Response(answer.status, headers=answer.raw_headers, content=body)
     return _checked(response, platform=platform, operation=operation, not_found=not_found)

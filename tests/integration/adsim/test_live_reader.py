@@ -1,0 +1,117 @@
+"""The live campaign read proposals make on the gateway's event loop (aiohttp) against a real adsim: the
+same answers and the same error mapping as the blocking reader (httpx) for every fault adsim injects."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from spendgate_core.errors import NotFound, PermanentUpstreamError, SpendgateError, TransientUpstreamError
+from spendgate_core.platforms.adsim import AdsimReader, AsyncAdsimReader, adsim_client
+from spendgate_core.platforms.reader import Campaign
+
+from .conftest import READ
+from .test_faults_insights import set_faults
+
+pytestmark = pytest.mark.anyio
+
+SEED = 5
+ACCOUNT, CAMPAIGN = "acc_eu_002", "cmp_eu_001"
+
+Read = Callable[[str, str], Awaitable[Campaign]]
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"  # aiohttp runs on asyncio only
+
+
+@pytest.fixture
+async def live(base_url: str, sim: httpx.Client) -> AsyncIterator[AsyncAdsimReader]:
+    reader = AsyncAdsimReader(base_url, READ, timeout=1.0)
+    yield reader
+    await reader.aclose()
+
+
+@pytest.fixture
+def blocking(base_url: str, sim: httpx.Client) -> Iterator[Read]:
+    reader = AdsimReader(adsim_client(base_url, READ, timeout=1.0))
+
+    async def read(account_id: str, campaign_id: str) -> Campaign:
+        return reader.get_campaign(account_id, campaign_id)
+
+    yield read
+    reader.close()
+
+
+async def outcome(read: Read, account_id: str = ACCOUNT, campaign_id: str = CAMPAIGN) -> Any:
+    """What a read gave: the campaign, or the error's type, message, status and retry hint."""
+    try:
+        return await read(account_id, campaign_id)
+    except SpendgateError as exc:
+        return (type(exc), str(exc), getattr(exc, "status", None), getattr(exc, "retry_after", None))
+
+
+async def test_a_campaign_reads_the_same_through_both_clients(live: AsyncAdsimReader, blocking: Read) -> None:
+    campaign = await live.get_campaign(ACCOUNT, CAMPAIGN)
+    assert campaign == await blocking(ACCOUNT, CAMPAIGN)
+    assert (campaign.id, campaign.account_id) == (CAMPAIGN, ACCOUNT)
+    assert await live.get_campaign(ACCOUNT, CAMPAIGN) == campaign  # the pooled connection is reused
+
+
+async def test_an_unknown_campaign_is_not_found(live: AsyncAdsimReader, blocking: Read) -> None:
+    with pytest.raises(NotFound, match="unknown campaign 'cmp_nope'"):
+        await live.get_campaign(ACCOUNT, "cmp_nope")
+    assert await outcome(live.get_campaign, ACCOUNT, "cmp nope/..") == await outcome(
+        blocking, ACCOUNT, "cmp nope/.."
+    )  # quoted into one path segment by both
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+async def test_injected_errors_map_as_the_blocking_reader_maps_them(
+    live: AsyncAdsimReader, blocking: Read, sim: httpx.Client, status: int
+) -> None:
+    set_faults(sim, error_rate=1, error_status=status, scope="reads")
+    got = await outcome(live.get_campaign)
+    assert got[0] is TransientUpstreamError and got[2] == status
+    assert got == await outcome(blocking)
+    if status == 429:
+        assert got[3] is not None and got[3] > 0
+
+
+async def test_a_refused_token_is_permanent(base_url: str, sim: httpx.Client) -> None:
+    live = AsyncAdsimReader(base_url, "not-the-token")
+    blocking = AdsimReader(adsim_client(base_url, "not-the-token"))
+    try:
+        got = await outcome(live.get_campaign)
+        assert got[0] is PermanentUpstreamError and got[2] == 401
+        assert got == await outcome(lambda a, c: _now(blocking.get_campaign(a, c)))
+    finally:
+        await live.aclose()
+        blocking.close()
+
+
+async def _now(campaign: Campaign) -> Campaign:
+    return campaign
+
+
+async def test_a_slow_platform_is_a_transient_timeout(live: AsyncAdsimReader, sim: httpx.Client) -> None:
+    set_faults(sim, latency_ms=3000, scope="reads")
+    with pytest.raises(TransientUpstreamError, match="did not answer get_campaign in time"):
+        await live.get_campaign(ACCOUNT, CAMPAIGN)
+
+
+async def test_an_unreachable_platform_is_transient() -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    reader = AsyncAdsimReader(f"http://127.0.0.1:{port}/", READ, timeout=2.0)
+    try:
+        with pytest.raises(TransientUpstreamError, match="could not be reached for get_campaign"):
+            await reader.get_campaign(ACCOUNT, CAMPAIGN)
+    finally:
+        await reader.aclose()
