@@ -88,7 +88,18 @@ def main(argv: list[str] | None = None) -> int:
             "machine": report.machine(),
             "python": sys.version.split()[0],
             "versions": {
-                p: version(p) for p in ("fastmcp", "mcp", "rq", "redis", "httpx", "uvicorn", "starlette")
+                p: version(p)
+                for p in (
+                    "fastmcp",
+                    "mcp",
+                    "rq",
+                    "redis",
+                    "httpx",
+                    "aiohttp",
+                    "uvicorn",
+                    "uvloop",
+                    "starlette",
+                )
             },
             "client": "bench.loadgen (raw asyncio HTTP/1.1, one keep-alive connection per worker)",
         },

@@ -20,7 +20,7 @@ from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation
 from spendgate_core.events import Announcement
 from spendgate_core.ledger import AsyncLedgerAppender, EntryRequest, RedisLedger
 from spendgate_core.models import CampaignStatus, Draft, DraftStatus
-from spendgate_core.platforms.adsim import AsyncAdsimReader
+from spendgate_core.platforms.adsim_async import AsyncAdsimReader
 from spendgate_core.principals import Principal
 from spendgate_core.store import AsyncDraftStore, RedisDraftStore
 from tests.support.stack import ADSIM_READ_TOKEN, World

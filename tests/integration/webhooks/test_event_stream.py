@@ -127,6 +127,17 @@ def test_a_new_draft_stands_when_its_event_cannot_be_written(
     assert [e["type"] for e in stream(hooks.redis)] == ["draft.created"]
 
 
+def test_a_publish_that_cannot_be_written_leaves_no_marker(hooks: Hooks) -> None:
+    draft = hooks.core.store.get(hooks.propose())
+    rejected = draft.model_copy(update={"version": 2})
+    hooks.redis.rename(events.STREAM_KEY, "moved-away")
+    hooks.redis.set(events.STREAM_KEY, "not a stream")
+    assert events.publish(hooks.redis, type="draft.rejected", draft=rejected) is None
+    assert hooks.redis.get(events.marker_key(draft.id, 2)) is None  # so reconcile may announce it later
+    hooks.redis.delete(events.STREAM_KEY)
+    assert events.publish(hooks.redis, type="draft.rejected", draft=rejected) is not None
+
+
 def test_a_failing_publish_does_not_fail_the_decision(hooks: Hooks, people: dict[str, Principal]) -> None:
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
     broken: CoreDeps = dataclasses.replace(hooks.core, events=events.RedisEvents(dead))

@@ -5,14 +5,15 @@ group `slack`, in the approval service) and the outbound webhook relay (group `w
 read the stream; each group shares its work between replicas and acknowledges what it handled.
 
 Guarantee, honestly: `draft.created` is written by the store's create script, in the same step as the
-draft. Every later event is published right *after* its state change is saved, not in the same
-transaction. A process that dies between the two, or a Redis error on the XADD, loses that event (the
-failure is logged; the decision stands). `reconcile` closes most of that gap: run periodically (the
-executor's event relay does), it publishes the missing event of any recent draft whose current state was
-never announced. Each (draft, version) is announced at most once — a marker written atomically with the
-XADD — so a retried use case or a reconcile pass never duplicates an event. Events of states a draft has
-already left (an `approved` that is `applied` a second later) are not recovered; readers must treat
-events as "this draft changed" and read the draft's current state for anything that matters.
+draft (so it may reach readers just before the draft's ledger entry is appended). Every later event is
+published right *after* its state change is saved, not in the same transaction. A process that dies
+between the two, or a Redis error on the XADD, loses that event (the failure is logged; the decision
+stands). `reconcile` closes most of that gap: run periodically (the executor's event relay does), it
+publishes the missing event of any recent draft whose current state was never announced. Each (draft,
+version) is announced at most once — a marker written in the same script as the XADD, after it — so a
+retried use case or a reconcile pass never duplicates an event. Events of states a draft has already
+left (an `approved` that is `applied` a second later) are not recovered; readers must treat events as
+"this draft changed" and read the draft's current state for anything that matters.
 """
 
 from __future__ import annotations
@@ -82,13 +83,16 @@ _EVENT_OF_STATUS: dict[DraftStatus, EventType] = {
     DraftStatus.EXPIRED: "draft.expired",
 }
 
-# Announce (draft, version) once: the marker and the stream entry are written together or not at all.
+# Announce (draft, version) once. The marker is written only after the XADD succeeded: a script is not
+# rolled back when a command fails, and a marker without its event would keep `reconcile` away for 7 days.
 _PUBLISH_ONCE = """
-if redis.call('set', KEYS[1], ARGV[3], 'NX', 'EX', ARGV[1]) then
-  return redis.call('xadd', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
-                    'id', ARGV[3], 'type', ARGV[4], 'draft_id', ARGV[5], 'payload', ARGV[6])
+if redis.call('exists', KEYS[1]) == 1 then
+  return false
 end
-return false
+local id = redis.call('xadd', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
+                      'id', ARGV[3], 'type', ARGV[4], 'draft_id', ARGV[5], 'payload', ARGV[6])
+redis.call('set', KEYS[1], ARGV[3], 'EX', ARGV[1])
+return id
 """
 
 
@@ -118,7 +122,8 @@ def event_payload(*, type: EventType, draft: Draft, now: datetime, url: str | No
 @dataclass(frozen=True)
 class Announcement:
     """One event as the publish-once script takes it. `publish` runs that script alone; the store's create
-    script runs the same steps, so a new draft and its `draft.created` are written in one atomic step."""
+    script runs the same steps, so a new draft and its `draft.created` are written in one atomic step.
+    Either way the event goes to the Redis the draft is stored in, whatever `EventSink` is wired."""
 
     event_id: str
     keys: tuple[str, str]  # the (draft, version) marker, the stream

@@ -110,17 +110,13 @@ if #KEYS == last_lock then
   return {0, ''}
 end
 local marker, stream = KEYS[last_lock + 1], KEYS[last_lock + 2]
-local marked = redis.pcall('SET', marker, ARGV[9], 'NX', 'EX', ARGV[7])
-if type(marked) == 'table' and marked.err then
-  return {0, marked.err}
-end
-if marked then
+if redis.call('EXISTS', marker) == 0 then
   local added = redis.pcall('XADD', stream, 'MAXLEN', '~', ARGV[8], '*',
                             'id', ARGV[9], 'type', ARGV[10], 'draft_id', ARGV[11], 'payload', ARGV[12])
   if type(added) == 'table' and added.err then
-    redis.call('DEL', marker)  -- not announced, so `reconcile` may announce it later
-    return {0, added.err}
+    return {0, added.err}  -- no marker either: `reconcile` announces it later
   end
+  redis.call('SET', marker, ARGV[9], 'EX', ARGV[7])
 end
 return {0, ''}
 """

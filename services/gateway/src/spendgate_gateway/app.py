@@ -13,7 +13,8 @@ from spendgate_core.bootstrap import async_redis_client, build_core, redis_clien
 from spendgate_core.clock import Clock, SystemClock
 from spendgate_core.drafting_async import AsyncDraftIO
 from spendgate_core.ledger import AsyncLedgerAppender
-from spendgate_core.platforms.adsim import AdsimReader, AsyncAdsimReader, adsim_client
+from spendgate_core.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.platforms.adsim_async import AsyncAdsimReader
 from spendgate_core.principals import PrincipalDirectory
 from spendgate_core.store import AccountCounters, AsyncDraftStore, RedisDraftStore
 from spendgate_gateway.audit import LedgerBatcher

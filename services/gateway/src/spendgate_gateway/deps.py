@@ -69,7 +69,7 @@ class GatewayDeps:
         await self.audit.record(EntryRequest(principal.name, "read", account_id, draft_id, details))
 
     async def aclose(self) -> None:
-        await self.drafting.drain()  # drafts whose callers hung up: stored, so ledger and announce them
+        await self.drafting.drain()  # drafts whose callers hung up: stored (and announced), so ledger them
         await self.audit.drain()
         for aclose in self.async_closers:
             await aclose()

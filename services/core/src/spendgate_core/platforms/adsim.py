@@ -6,10 +6,9 @@ from datetime import date
 from typing import Any
 from urllib.parse import quote
 
-import aiohttp
 import httpx
 
-from spendgate_core.platforms.http import aget, send
+from spendgate_core.platforms.http import send
 from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow
 
 PLATFORM = "adsim"
@@ -28,11 +27,11 @@ def adsim_client(base_url: str, token: str, *, timeout: float = 10.0) -> httpx.C
     return httpx.Client(**_client_options(base_url, token, timeout))
 
 
-def _campaign_path(account_id: str, campaign_id: str) -> str:
+def campaign_path(account_id: str, campaign_id: str) -> str:
     return f"/v1/accounts/{quote(account_id, safe='')}/campaigns/{quote(campaign_id, safe='')}"
 
 
-def _unknown_campaign(account_id: str, campaign_id: str) -> str:
+def unknown_campaign(account_id: str, campaign_id: str) -> str:
     return f"unknown campaign {campaign_id!r} in account {account_id!r}"
 
 
@@ -63,9 +62,9 @@ class AdsimReader:
 
     def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
         body = self._get(
-            _campaign_path(account_id, campaign_id),
+            campaign_path(account_id, campaign_id),
             operation="get_campaign",
-            not_found=_unknown_campaign(account_id, campaign_id),
+            not_found=unknown_campaign(account_id, campaign_id),
         )
         return Campaign.model_validate(body)
 
@@ -82,39 +81,3 @@ class AdsimReader:
             params=params,
         )
         return [PerformanceRow.model_validate(r) for r in body["rows"]]
-
-
-class AsyncAdsimReader:
-    """The live campaign read that drafts start from, for an event loop (on aiohttp: see `http.aget`)."""
-
-    platform = PLATFORM
-
-    def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
-        self._base = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=3.0)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        # Made on first use: an aiohttp session belongs to the event loop it was created on.
-        if self._session is None:
-            self._session = aiohttp.ClientSession(
-                headers=self._headers,
-                timeout=self._timeout,
-                connector=aiohttp.TCPConnector(limit=50),
-            )
-        return self._session
-
-    async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
-    async def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
-        response = await aget(
-            self._client(),
-            self._base + _campaign_path(account_id, campaign_id),
-            platform=PLATFORM,
-            operation="get_campaign",
-            not_found=_unknown_campaign(account_id, campaign_id),
-        )
-        return Campaign.model_validate_json(response.content)

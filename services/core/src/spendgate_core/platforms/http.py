@@ -1,5 +1,5 @@
-"""Shared HTTP plumbing for platform adapters: error mapping and request metrics for httpx (every blocking
-call) and aiohttp (`aget`, the live reads proposals make on the gateway's event loop)."""
+"""Shared HTTP plumbing for platform adapters: one status and error mapping, and request metrics, for the
+blocking httpx clients here and the gateway's asyncio reads (`async_http`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-import aiohttp
 import httpx
 
 from spendgate_core.errors import NotFound, PermanentUpstreamError, TransientUpstreamError
@@ -43,21 +42,27 @@ def upstream_message(response: httpx.Response) -> str:
         return response.text[:500] or response.reason_phrase
 
 
+def timed_out(platform: str, operation: str) -> TransientUpstreamError:
+    UPSTREAM_REQUESTS.labels(platform, operation, "timeout").inc()
+    return TransientUpstreamError(f"{platform} did not answer {operation} in time")
+
+
+def unreachable(platform: str, operation: str, exc: Exception) -> TransientUpstreamError:
+    UPSTREAM_REQUESTS.labels(platform, operation, "connection_error").inc()
+    return TransientUpstreamError(f"{platform} could not be reached for {operation}: {type(exc).__name__}")
+
+
 @contextmanager
 def _mapped_transport_errors(platform: str, operation: str) -> Iterator[None]:
     try:
         yield
-    except (httpx.TimeoutException, TimeoutError):  # aiohttp's timeouts are TimeoutErrors
-        UPSTREAM_REQUESTS.labels(platform, operation, "timeout").inc()
-        raise TransientUpstreamError(f"{platform} did not answer {operation} in time") from None
-    except (httpx.TransportError, aiohttp.ClientError) as exc:
-        UPSTREAM_REQUESTS.labels(platform, operation, "connection_error").inc()
-        raise TransientUpstreamError(
-            f"{platform} could not be reached for {operation}: {type(exc).__name__}"
-        ) from None
+    except httpx.TimeoutException:
+        raise timed_out(platform, operation) from None
+    except httpx.RequestError as exc:  # transport failures, and an answer that does not decode
+        raise unreachable(platform, operation, exc) from None
 
 
-def _checked(response: httpx.Response, *, platform: str, operation: str, not_found: str) -> httpx.Response:
+def checked(response: httpx.Response, *, platform: str, operation: str, not_found: str) -> httpx.Response:
     UPSTREAM_REQUESTS.labels(platform, operation, str(response.status_code)).inc()
     if response.status_code == 404:
         raise NotFound(not_found)
@@ -67,7 +72,7 @@ def _checked(response: httpx.Response, *, platform: str, operation: str, not_fou
             status=response.status_code,
             retry_after=retry_after_seconds(response),
         )
-    if response.status_code >= 400:
+    if response.status_code >= 300:  # a redirect too: platform clients never follow one
         raise PermanentUpstreamError(
             f"{platform} refused {operation} ({response.status_code}): {upstream_message(response)}",
             status=response.status_code,
@@ -81,21 +86,4 @@ def send(
     """Send one request, count it, and map failures onto the spendgate error tree."""
     with _mapped_transport_errors(platform, operation):
         response = client.send(request)
-    return _checked(response, platform=platform, operation=operation, not_found=not_found)
-
-
-async def aget(
-    session: aiohttp.ClientSession, url: str, *, platform: str, operation: str, not_found: str
-) -> httpx.Response:
-    """One GET on an event loop, counted and mapped as `send` does.
-
-    aiohttp rather than httpx's AsyncClient: httpcore's asyncio pool rescans every pooled connection (a
-    poll() each) on every request and response, which made a live read cost about five times aiohttp's
-    CPU (bench/: 1.8 against 0.35 ms per GET at concurrency 8). The answer comes back as an httpx.Response
-    so that both clients share one status mapping.
-    """
-    with _mapped_transport_errors(platform, operation):
-        async with session.get(url) as answer:
-            body = await answer.read()
-    response = httpx.Response(answer.status, headers=answer.raw_headers, content=body)
-    return _checked(response, platform=platform, operation=operation, not_found=not_found)
+    return checked(response, platform=platform, operation=operation, not_found=not_found)
