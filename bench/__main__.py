@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
                     "httpx",
                     "aiohttp",
                     "uvicorn",
-                    "uvloop",
+                    "hiredis",
                     "starlette",
                 )
             },
