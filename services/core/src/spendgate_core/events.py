@@ -83,17 +83,34 @@ _EVENT_OF_STATUS: dict[DraftStatus, EventType] = {
     DraftStatus.EXPIRED: "draft.expired",
 }
 
-# Announce (draft, version) once. The marker is written only after the XADD succeeded: a script is not
-# rolled back when a command fails, and a marker without its event would keep `reconcile` away for 7 days.
-_PUBLISH_ONCE = """
-if redis.call('exists', KEYS[1]) == 1 then
-  return false
+# Announce (draft, version) once: one Lua function, run alone (`_PUBLISH_ONCE`) and by the store's create
+# script. The marker is written only after the XADD succeeded: a script is not rolled back when a command
+# fails, and a marker without its event would keep `reconcile` away for 7 days. Returns the stream id,
+# false when announced already, or the XADD's error as a table.
+PUBLISH_ONCE_FUNCTION = """
+local function publish_once(marker, stream, ttl, maxlen, event_id, event_type, draft_id, payload)
+  if redis.call('EXISTS', marker) == 1 then
+    return false
+  end
+  local added = redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, '*',
+                            'id', event_id, 'type', event_type, 'draft_id', draft_id, 'payload', payload)
+  if type(added) == 'table' and added.err then
+    return added
+  end
+  redis.call('SET', marker, event_id, 'EX', ttl)
+  return added
 end
-local id = redis.call('xadd', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
-                      'id', ARGV[3], 'type', ARGV[4], 'draft_id', ARGV[5], 'payload', ARGV[6])
-redis.call('set', KEYS[1], ARGV[3], 'EX', ARGV[1])
-return id
 """
+_PUBLISH_ONCE = (
+    PUBLISH_ONCE_FUNCTION
+    + """
+local added = publish_once(KEYS[1], KEYS[2], unpack(ARGV))
+if type(added) == 'table' and added.err then
+  return redis.error_reply(added.err)
+end
+return added
+"""
+)
 
 
 class EventSink(Protocol):

@@ -20,6 +20,7 @@ import redis
 import redis.asyncio
 
 from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, VersionConflict
+from spendgate_core.events import PUBLISH_ONCE_FUNCTION
 from spendgate_core.ids import is_draft_id
 from spendgate_core.models import IN_FLIGHT_STATUSES, OPEN_STATUSES, RESERVING_STATUSES, Draft, DraftStatus
 from spendgate_core.money import format_money
@@ -77,7 +78,7 @@ def _envelope_total(members: builtins.list[Any]) -> int:
 
 
 # Create a draft if none of its fields is locked and the account is under its pending limit, and announce
-# it with the same steps as events._PUBLISH_ONCE.
+# it with events.PUBLISH_ONCE_FUNCTION.
 # KEYS: draft, open set, all, account index, status index, expiry index, one lock per changed field, then
 #       (when announcing) the event's marker and the stream.
 # ARGV: 1 draft id, 2 JSON, 3 created_at ms, 4 expires_at ms, 5 max pending, 6 number of locks, then (when
@@ -85,7 +86,9 @@ def _envelope_total(members: builtins.list[Any]) -> int:
 #       11 draft id, 12 payload.
 # Returns {0, ''} when stored, {0, error} when stored but not announced (best effort, as `publish`),
 # {1, {lock position, holder}} for a locked field, {2, pending} for a flood.
-_CREATE_LUA = """
+_CREATE_LUA = (
+    PUBLISH_ONCE_FUNCTION
+    + """
 local last_lock = 6 + tonumber(ARGV[6])
 for i = 7, last_lock do
   local holder = redis.call('GET', KEYS[i])
@@ -109,17 +112,13 @@ redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
 if #KEYS == last_lock then
   return {0, ''}
 end
-local marker, stream = KEYS[last_lock + 1], KEYS[last_lock + 2]
-if redis.call('EXISTS', marker) == 0 then
-  local added = redis.pcall('XADD', stream, 'MAXLEN', '~', ARGV[8], '*',
-                            'id', ARGV[9], 'type', ARGV[10], 'draft_id', ARGV[11], 'payload', ARGV[12])
-  if type(added) == 'table' and added.err then
-    return {0, added.err}  -- no marker either: `reconcile` announces it later
-  end
-  redis.call('SET', marker, ARGV[9], 'EX', ARGV[7])
+local added = publish_once(KEYS[last_lock + 1], KEYS[last_lock + 2], unpack(ARGV, 7, 12))
+if type(added) == 'table' and added.err then
+  return {0, added.err}  -- stored, not announced: `reconcile` announces it later
 end
 return {0, ''}
 """
+)
 _DUPLICATE = 1
 _FLOOD = 2
 

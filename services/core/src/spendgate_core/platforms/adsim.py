@@ -14,10 +14,14 @@ from spendgate_core.platforms.reader import Account, Campaign, Granularity, Perf
 PLATFORM = "adsim"
 
 
+def headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+
 def _client_options(base_url: str, token: str, timeout: float) -> dict[str, Any]:
     return {
         "base_url": base_url,
-        "headers": {"Authorization": f"Bearer {token}", "Accept": "application/json"},
+        "headers": headers(token),
         "timeout": httpx.Timeout(timeout, connect=3.0),
         "limits": httpx.Limits(max_connections=50, max_keepalive_connections=20),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from spendgate_core.platforms.adsim import PLATFORM, campaign_path, unknown_campaign
+from spendgate_core.platforms.adsim import PLATFORM, campaign_path, headers, unknown_campaign
 from spendgate_core.platforms.async_http import aget, session
 from spendgate_core.platforms.reader import Campaign
 
@@ -14,7 +14,7 @@ class AsyncAdsimReader:
 
     def __init__(self, base_url: str, token: str, *, timeout: float = 10.0) -> None:
         self._base = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        self._headers = headers(token)
         self._timeout = timeout
         self._session: aiohttp.ClientSession | None = None
 
