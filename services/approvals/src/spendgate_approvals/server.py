@@ -10,6 +10,7 @@ from spendgate_approvals.app import create_app
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_approvals.wiring import check_config
 from spendgate_core.errors import ConfigError
+from spendgate_core.heap import settle_after_startup
 from spendgate_core.logs import configure_logging
 from spendgate_core.metrics import prime as prime_metrics
 from spendgate_core.settings import load_settings
@@ -29,6 +30,7 @@ def run(*, host: str, port: int) -> None:
     except ConfigError as exc:
         sys.stderr.write(f"spendgate approvals: {exc.message}\n")
         raise SystemExit(2) from None
+    settle_after_startup()
     uvicorn.run(
         app, host=host, port=port, access_log=False, proxy_headers=True, log_level="info", log_config=None
     )

@@ -10,6 +10,7 @@ from rq.serializers import JSONSerializer
 
 from spendgate_core.bootstrap import redis_client
 from spendgate_core.errors import ConfigError
+from spendgate_core.heap import settle_after_startup
 from spendgate_core.logs import configure_logging
 from spendgate_core.metrics import prime as prime_metrics
 from spendgate_core.queueing import EVENTS_QUEUE
@@ -77,6 +78,7 @@ def run(*, burst: bool, metrics_port: int) -> None:
         metrics = serve_metrics(ScrapeTimeGauges(deps), host=settings.metrics_host, port=metrics_port)
     sweeper = Sweeper(deps, interval_seconds=settings.sweep_interval_seconds)
     relay = EventRelay(redis=deps.redis, core=deps.core, config=events_config, consumer=deps.worker_id)
+    settle_after_startup()
     try:
         if burst:
             # Pick up orphans and due retries first; retries due later stay for a long-running worker.

@@ -7,6 +7,7 @@ import sys
 import uvicorn
 
 from spendgate_core.errors import ConfigError
+from spendgate_core.heap import settle_after_startup
 from spendgate_core.logs import configure_logging
 from spendgate_core.metrics import prime as prime_metrics
 from spendgate_core.settings import load_settings
@@ -28,4 +29,5 @@ def run(*, host: str, port: int) -> None:
     except LedgerKeyError as exc:
         sys.stderr.write(f"spendgate gateway: {exc}\n")
         raise SystemExit(2) from None
+    settle_after_startup()
     uvicorn.run(app, host=host, port=port, log_level="info", access_log=False, lifespan="on", log_config=None)
