@@ -19,6 +19,16 @@ def free_port() -> int:
     return free_ports(1)[0]
 
 
+@contextmanager
+def closed_port() -> Iterator[int]:
+    """A port that refuses connections for as long as the block lasts: bound but never listening, so no
+    other process on the machine (a service, a benchmark) can take it meanwhile, as it could a port that
+    was merely free a moment ago."""
+    with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
 def free_ports(count: int) -> list[int]:
     """`count` different free ports: every socket stays bound until all are chosen, so the kernel cannot
     hand out one port twice (as separate `free_port()` calls occasionally did)."""

@@ -201,13 +201,17 @@ def test_rollback_creates_a_draft_its_requester_cannot_approve(
 
 def test_an_unreachable_redis_is_503_not_500(world: World, clock: MovableClock) -> None:
     from spendgate_approvals.app import create_app
-    from tests.support.processes import free_port
+    from tests.support.processes import closed_port
     from tests.support.servers import serve_in_thread
 
     from .conftest import settings_for
 
-    app = create_app(settings_for(world, redis_url=f"redis://127.0.0.1:{free_port()}/0"), clock=clock)
-    with serve_in_thread(app) as url:
+    with (
+        closed_port() as port,
+        serve_in_thread(
+            create_app(settings_for(world, redis_url=f"redis://127.0.0.1:{port}/0"), clock=clock)
+        ) as url,
+    ):
         assert httpx.get(f"{url}/healthz").json() == {"ok": True}
         down = httpx.get(f"{url}/readyz", timeout=30)
         assert down.status_code == 503 and down.json()["error"]["code"] == "not_ready"

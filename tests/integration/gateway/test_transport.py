@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from spendgate_gateway.app import create_app
 from tests.integration.gateway.conftest import call, gateway_settings, tool_error
-from tests.support.processes import free_port
+from tests.support.processes import closed_port
 from tests.support.servers import serve_in_thread
 from tests.support.stack import US, World
 
@@ -150,8 +150,10 @@ async def test_clients_behind_a_round_robin_balancer(
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_an_unreachable_platform_is_said_plainly(world: World, mode: str) -> None:
-    dead = f"http://127.0.0.1:{free_port()}"
-    with serve_in_thread(create_app(gateway_settings(world, adsim_url=dead))) as base:
+    with (
+        closed_port() as port,
+        serve_in_thread(create_app(gateway_settings(world, adsim_url=f"http://127.0.0.1:{port}"))) as base,
+    ):
         url = f"{base}/mcp"
         for tool, arguments in [
             ("list_accounts", {}),
@@ -170,8 +172,10 @@ async def test_an_unreachable_platform_is_said_plainly(world: World, mode: str) 
 
 
 async def test_unexpected_failures_are_masked(world: World) -> None:
-    dead_redis = f"redis://127.0.0.1:{free_port()}/0"
-    with serve_in_thread(create_app(gateway_settings(world, redis_url=dead_redis))) as base:
+    with (
+        closed_port() as port,
+        serve_in_thread(create_app(gateway_settings(world, redis_url=f"redis://127.0.0.1:{port}/0"))) as base,
+    ):
         message = await tool_error(f"{base}/mcp", world.tokens.agent, "list_drafts", {})
         assert message == "Error calling tool 'list_drafts'"
         ready = httpx.get(f"{base}/readyz")
