@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 import redis
 
 from spendgate_core.deps import CoreDeps
@@ -79,6 +80,7 @@ def test_health_readiness_and_metrics(api: Api, core: CoreDeps, people: dict[str
     assert {"/v1/drafts", "/v1/drafts/{draft_id}/arm", "/v1/audit/verify"} <= set(schema["paths"])
 
 
+@pytest.mark.process
 def test_the_entrypoint_serves_and_refuses_bad_config_in_one_line(world: World) -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith("SPENDGATE_")}
     missing = subprocess.run(

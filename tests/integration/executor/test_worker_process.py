@@ -8,11 +8,14 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from spendgate_core.models import DraftStatus
 from spendgate_core.queueing import APPLY_JOB
 from tests.integration.executor.harness import Harness
 from tests.support.processes import free_port, wait_for_http
+
+pytestmark = pytest.mark.process
 
 WORKER = [sys.executable, "-m", "spendgate_executor"]
 

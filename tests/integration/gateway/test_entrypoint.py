@@ -13,7 +13,7 @@ from fastmcp import Client
 from tests.support.processes import free_port, stop, wait_for_http
 from tests.support.stack import World
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.process]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
