@@ -3,6 +3,7 @@ lost answers, a Redis restart. Whatever happens: every approved draft ends appli
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -29,6 +30,7 @@ from spendgate_executor.settings import ExecutorSettings
 from tests.integration.executor.harness import Harness, LostEnqueue, ManualClock, RqApplyQueue
 from tests.support.processes import RedisServer, stop
 from tests.support.stack import ADSIM_READ_TOKEN, US, World, make_world
+from tests.support.waiting import eventually
 
 pytestmark = [pytest.mark.chaos, pytest.mark.timeout(300, method="thread")]
 
@@ -74,9 +76,9 @@ class Workers:
 
     def kill_during_an_apply(self, rng: random.Random, client: redis.Redis) -> None:
         """SIGKILL a worker at a random instant of an apply: before, during or after its write."""
-        deadline = time.monotonic() + 2
-        while not (holders := self.holders(client)) and time.monotonic() < deadline:
-            time.sleep(0.005)
+        holders: list[subprocess.Popen[bytes]] = []
+        with contextlib.suppress(AssertionError):  # nobody mid-apply within 2 s: kill an idle worker
+            holders = eventually(lambda: self.holders(client), timeout=2, interval=0.005)
         time.sleep(rng.uniform(0, 0.15))  # an apply takes ~150 ms at 50 ms per request
         victim = rng.choice(holders or self.alive)
         os.kill(victim.pid, signal.SIGKILL)
@@ -150,15 +152,16 @@ def _approve_many(harness: Harness, *, changes: int, shifts: int, queue: object 
 
 
 def _settle(harness: Harness, drafts: list[Draft], *, timeout: float, workers: Workers) -> list[Draft]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def settled() -> list[Draft]:
         now = [harness.get(d.id) for d in drafts]
-        if all(d.status is DraftStatus.APPLIED or d.status in TERMINAL_STATUSES for d in now):
-            return now
-        if time.monotonic() > deadline:
-            pending = Counter(d.status.value for d in now)
-            pytest.fail(f"drafts did not settle in {timeout}s: {dict(pending)}\n{workers.tail()}")
-        time.sleep(0.1)
+        done = all(d.status is DraftStatus.APPLIED or d.status in TERMINAL_STATUSES for d in now)
+        assert done, dict(Counter(d.status.value for d in now))
+        return now
+
+    try:
+        return eventually(settled, timeout=timeout, interval=0.1, what="the drafts to settle")
+    except AssertionError as exc:
+        pytest.fail(f"{exc}\n{workers.tail()}")
 
 
 def _assert_exactly_once(harness: Harness, drafts: list[Draft]) -> Counter[str]:

@@ -6,7 +6,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from fastmcp import Client
 
 from tests.e2e.conftest import Stack
 from tests.support.stack import ADSIM_READ_TOKEN
+from tests.support.waiting import eventually
 
 US = "acc_us_001"
 
@@ -63,16 +63,20 @@ def wait_for_status(
     stack: Stack, draft_id: str, token: str, wanted: str, *, timeout: float = 30
 ) -> dict[str, Any]:
     """Poll the approval API until the draft reaches `wanted`; fail early on a terminal miss."""
-    deadline = time.monotonic() + timeout
-    draft: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        draft = httpx.get(f"{stack.api_url}/v1/drafts/{draft_id}", headers=bearer(token), timeout=10).json()
-        if draft["status"] == wanted:
-            return draft
-        if draft["status"] in ("apply_failed", "stale", "rejected", "expired"):
-            break
-        time.sleep(0.2)
-    pytest.fail(f"draft {draft_id} is {draft.get('status')}, not {wanted}\n{stack.log_tails()}")
+
+    def reached() -> dict[str, Any]:
+        draft: dict[str, Any] = httpx.get(
+            f"{stack.api_url}/v1/drafts/{draft_id}", headers=bearer(token), timeout=10
+        ).json()
+        if draft["status"] != wanted and draft["status"] in ("apply_failed", "stale", "rejected", "expired"):
+            pytest.fail(f"draft {draft_id} is {draft['status']}, not {wanted}\n{stack.log_tails()}")
+        assert draft["status"] == wanted, f"draft {draft_id} is {draft['status']}"
+        return draft
+
+    try:
+        return eventually(reached, timeout=timeout, interval=0.2, what=f"{draft_id} to be {wanted}")
+    except AssertionError as exc:
+        pytest.fail(f"{exc}\n{stack.log_tails()}")
 
 
 def spendgate(

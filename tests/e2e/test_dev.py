@@ -8,7 +8,6 @@ import shlex
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
@@ -18,6 +17,7 @@ import pytest
 
 from tests.e2e.flows import spendgate, spendgate_binary
 from tests.support.processes import RedisServer, free_ports, stop
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -72,18 +72,21 @@ def run_dev(dev: DevRun, *extra: str, **env: str) -> subprocess.CompletedProcess
 
 
 def wait_healthy(dev: DevRun, proc: subprocess.Popen[bytes], *, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
     pending = list(dev.health)
-    while pending:
-        assert proc.poll() is None, f"spendgate dev exited with {proc.returncode}\n{dev.output()}"
-        assert time.monotonic() < deadline, f"not healthy: {pending}\n{dev.output()}"
-        try:
-            if httpx.get(pending[0], timeout=1).status_code == 200:
-                pending.pop(0)
-                continue
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
+
+    def all_healthy() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"spendgate dev exited with {proc.returncode}\n{dev.output()}")
+        while pending:
+            try:
+                status = httpx.get(pending[0], timeout=1).status_code
+            except httpx.HTTPError:
+                status = None
+            assert status == 200, f"not healthy: {pending}\n{dev.output()}"
+            pending.pop(0)
+        return True
+
+    eventually(all_healthy, timeout=timeout, interval=0.2, what="every service of spendgate dev")
 
 
 def port_closed(port: int) -> bool:
@@ -95,10 +98,13 @@ def test_dev_serves_a_working_stack_and_sigint_stops_everything_it_started(tmp_p
     dev = DevRun(tmp_path)
     with running(dev) as proc:
         wait_healthy(dev, proc)
-        deadline = time.monotonic() + 30
-        while "spendgate dev is up" not in dev.stdout.read_text() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        banner = dev.stdout.read_text()
+
+        def the_banner() -> str:
+            text = dev.stdout.read_text()
+            assert "spendgate dev is up" in text, text[-2000:]
+            return text
+
+        banner = eventually(the_banner, timeout=30, interval=0.1, what="the banner")
         tokens = dev.tokens()
         assert f"http://127.0.0.1:{dev.ports['gateway']}/mcp" in banner
         assert f"http://127.0.0.1:{dev.ports['approvals']}/console/" in banner
@@ -170,10 +176,10 @@ def test_dev_reports_a_service_that_dies_later_and_stops_the_rest(tmp_path: Path
     with running(dev) as proc:
         wait_healthy(dev, proc)
         pattern = re.compile(r"starting worker … healthy in [\d.]+s \(pid (\d+),")
-        deadline = time.monotonic() + 30  # our probe can see the worker healthy before dev has said so
-        while not (found := pattern.search(dev.stderr.read_text())) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert found, dev.output()
+        # Our probe can see the worker healthy before dev has said so.
+        found = eventually(
+            lambda: pattern.search(dev.stderr.read_text()), timeout=30, interval=0.1, what="the worker's pid"
+        )
         os.kill(int(found.group(1)), signal.SIGKILL)  # the worker `spendgate dev` started for this test
         assert proc.wait(timeout=60) == 1, dev.output()
     stderr = dev.stderr.read_text()

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ import pytest
 from tests.e2e.conftest import INSPECTOR, ROOT
 from tests.e2e.flows import spendgate_binary
 from tests.support.processes import free_ports, stop, wait_for_http
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -54,9 +54,7 @@ def test_the_readme_tour_works_verbatim(tmp_path: Path) -> None:
         dev = subprocess.Popen(argv, cwd=home, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for_http(f"http://127.0.0.1:{ports['worker-metrics']}/healthz", timeout=120, proc=dev)
-        deadline = time.monotonic() + 30
-        while not (home / ".dev" / "tokens.env").exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
+        eventually((home / ".dev" / "tokens.env").exists, timeout=30, interval=0.1, what="dev's tokens.env")
         answers = "y\n" * 20  # every "[y/N]" of `drafts approve`
         tour = subprocess.run(
             ["bash", "-c", tour_script()], cwd=home, env=env, input=answers, capture_output=True, text=True,

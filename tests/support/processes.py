@@ -7,12 +7,13 @@ import shutil
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
 
 import httpx
+
+from tests.support.waiting import eventually
 
 
 def free_port() -> int:
@@ -42,31 +43,32 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def _still_running(proc: subprocess.Popen[bytes] | None, before: str) -> None:
+    """End a wait at once (not an AssertionError, so `eventually` does not retry) if the process exited."""
+    if proc is not None and proc.poll() is not None:
+        raise RuntimeError(f"process exited with {proc.returncode} before {before}")
+
+
 def wait_for_port(port: int, *, timeout: float = 15.0, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
+    def listening() -> bool:
+        _still_running(proc, f"listening on {port}")
         with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listened on 127.0.0.1:{port} within {timeout}s")
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    eventually(listening, timeout=timeout, interval=0.05, what=f"a listener on 127.0.0.1:{port}")
 
 
 def wait_for_http(url: str, *, timeout: float = 20.0, proc: subprocess.Popen[bytes] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+    def answers() -> bool:
+        _still_running(proc, f"{url} answered")
         try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
+            status = httpx.get(url, timeout=1.0).status_code
         except httpx.HTTPError as exc:
-            last = exc
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not answer within {timeout}s ({last})")
+            raise AssertionError(f"{type(exc).__name__}: {exc}") from exc
+        assert status < 500, f"{url} answered {status}"
+        return True
+
+    eventually(answers, timeout=timeout, interval=0.1, what=f"{url} to answer")
 
 
 def stop(proc: subprocess.Popen[bytes], *, grace: float = 10.0) -> None:

@@ -4,7 +4,6 @@ service), applied by an in-process RQ SimpleWorker in burst mode, checked agains
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,6 +26,7 @@ from spendgate_executor import wiring
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.sweep import Sweeper
 from tests.support.stack import US, World
+from tests.support.waiting import eventually
 
 FAST_RETRIES = {
     "SPENDGATE_RETRY_BASE_SECONDS": "0.05",
@@ -165,15 +165,16 @@ class Harness:
         """Sweep (due retries, orphans) and work until the draft settles; what a running worker does."""
         done = until or (lambda d: d.status is DraftStatus.APPLIED or d.status in TERMINAL_STATUSES)
         sweeper = Sweeper(wiring.current(), interval_seconds=1)
-        deadline = time.monotonic() + timeout
-        while True:
+
+        def settled() -> Draft:
             self.work()
             draft = self.get(draft_id)
-            if done(draft):
-                return draft
-            assert time.monotonic() < deadline, f"{draft_id} still {draft.status} after {timeout}s"
-            time.sleep(0.02)
-            sweeper.run_once()
+            if not done(draft):
+                sweeper.run_once()
+                raise AssertionError(f"{draft_id} is still {draft.status}")
+            return draft
+
+        return eventually(settled, timeout=timeout, what=f"{draft_id} to settle")
 
     # adsim ------------------------------------------------------------------------------------------
     def api_writes(self) -> list[dict[str, Any]]:

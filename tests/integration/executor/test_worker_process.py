@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import httpx
 import pytest
@@ -14,6 +13,7 @@ from spendgate_core.models import DraftStatus
 from spendgate_core.queueing import APPLY_JOB
 from tests.integration.executor.harness import Harness
 from tests.support.processes import free_port, wait_for_http
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.process
 
@@ -49,11 +49,13 @@ def test_a_long_running_worker_serves_metrics_and_stops_on_sigterm(harness: Harn
     worker = subprocess.Popen([*WORKER, "--metrics-port", str(port)], env=env, stderr=subprocess.PIPE)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", proc=worker)
-        deadline = time.monotonic() + 20
-        while harness.get(draft.id).status is not DraftStatus.APPLIED:
-            assert worker.poll() is None, "the worker died"
-            assert time.monotonic() < deadline, "the worker did not apply the draft"
-            time.sleep(0.1)
+
+        def applied() -> bool:
+            if worker.poll() is not None:
+                pytest.fail("the worker died")
+            return harness.get(draft.id).status is DraftStatus.APPLIED
+
+        eventually(applied, timeout=20, interval=0.1, what="the worker to apply the draft")
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         assert 'spendgate_applies_total{outcome="applied",platform="adsim"} 1.0' in metrics
     finally:

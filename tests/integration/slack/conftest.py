@@ -9,7 +9,6 @@ import hmac
 import itertools
 import json
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -33,6 +32,7 @@ from spendgate_core.principals import Principal, PrincipalDirectory
 from tests.support.clock import MovableClock
 from tests.support.servers import serve_in_thread
 from tests.support.stack import ADSIM_READ_TOKEN, US, World
+from tests.support.waiting import eventually
 
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-spendgate-test"
@@ -78,11 +78,12 @@ class FakeSlack:
             return [args for called, args in self.calls if called == name]
 
     def wait_for(self, name: str, count: int = 1, *, timeout: float = 10.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while len(self.of(name)) < count:
-            assert time.monotonic() < deadline, f"expected {count} {name} call(s), got {self.calls}"
-            time.sleep(0.02)
-        return self.of(name)
+        def arrived() -> list[dict[str, Any]]:
+            calls = self.of(name)
+            assert len(calls) >= count, f"expected {count} {name} call(s), got {self.calls}"
+            return calls
+
+        return eventually(arrived, timeout=timeout, what=f"{count} {name} call(s)")
 
 
 def action_ids(blocks: list[dict[str, Any]]) -> list[str]:
@@ -167,10 +168,7 @@ class SlackWorld:
         return draft.id
 
     def wait(self, condition: Callable[[], bool], *, timeout: float = 10.0, what: str = "condition") -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            assert time.monotonic() < deadline, f"timed out waiting for {what}"
-            time.sleep(0.02)
+        eventually(condition, timeout=timeout, what=what)
 
 
 def settings_for(world: World, **overrides: Any) -> ApprovalsSettings:

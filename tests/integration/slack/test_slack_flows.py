@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import redis
 from rq import Queue
@@ -15,6 +14,7 @@ from spendgate_approvals.slack.state import SlackState
 from spendgate_core import events, lifecycle
 from spendgate_core.models import DraftStatus
 from spendgate_core.queueing import APPLY_QUEUE, apply_job_id
+from tests.support.waiting import eventually
 
 from .conftest import BOT_TOKEN, CHANNEL, SlackWorld, action_ids
 
@@ -148,10 +148,12 @@ def test_outcomes_from_other_channels_update_the_message(slack: SlackWorld) -> N
     assert events.publish(slack.redis, type="draft.applied", draft=applied, now=now)
 
     # The approval's own updates may still be arriving: wait for the message to settle on "Applied".
-    deadline = time.monotonic() + 10
-    while ":rocket: Applied" not in json.dumps(slack.fake.wait_for("chat.update", 3)[-1]["blocks"]):
-        assert time.monotonic() < deadline, f"the message never showed the applied draft: {slack.fake.calls}"
-        time.sleep(0.02)
+    def shows_applied() -> bool:
+        latest = json.dumps(slack.fake.wait_for("chat.update", 3)[-1]["blocks"])
+        assert ":rocket: Applied" in latest, f"not applied yet: {slack.fake.calls}"
+        return True
+
+    eventually(shows_applied, timeout=10, what="the message to show the applied draft")
 
 
 def test_slack_errors_do_not_lose_the_message(slack: SlackWorld) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +36,7 @@ from spendgate_executor.events import (
 )
 from tests.support.servers import serve_in_thread
 from tests.support.stack import World
+from tests.support.waiting import eventually
 
 from .conftest import SECRET, Hooks
 
@@ -109,13 +109,16 @@ def pump(
     world: World, client: redis.Redis, subscribers: tuple[str, ...], *, until: Any, timeout: float = 20
 ) -> None:
     """What the worker's relay thread does every second, until `until()` holds."""
-    deadline = time.monotonic() + timeout
-    while not until():
-        assert time.monotonic() < deadline, "deliveries did not settle in time"
+
+    def settled() -> bool:
+        if until():
+            return True
         relay_events(client, subscribers=subscribers, consumer="worker-1")
         enqueue_due(client, lease_seconds=30)
         work(world)
-        time.sleep(0.03)
+        return False
+
+    eventually(settled, timeout=timeout, interval=0.03, what="the deliveries to settle")
 
 
 def test_a_failing_subscriber_is_retried_and_gets_the_event_once(
