@@ -4,7 +4,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 ARGS ?=
 
-.PHONY: help run test lint bench up down k8s-check
+.PHONY: help run check test lint bench up down k8s-check
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -13,7 +13,13 @@ run: ## run the whole stack locally (spendgate dev; Ctrl-C stops it). Options: m
 	uv sync
 	uv run spendgate dev $(ARGS)
 
-test: ## run every test tier (unit, integration, e2e, chaos, browser)
+# Four xdist workers on two cores: most of a test's time is spent waiting on Redis, uvicorn and sockets.
+CHECK_WORKERS ?= 4
+
+check: lint ## the inner loop (< 90 s): lint, then unit and integration tests in parallel (no e2e, chaos, fuzz, browser, process)
+	uv run pytest tests/unit tests/integration -n $(CHECK_WORKERS) -m "not browser and not process" $(ARGS)
+
+test: ## run every test tier (unit, integration, process, e2e, chaos, fuzz, browser), as CI does
 	uv sync --frozen
 	uv run pytest $(ARGS)
 
