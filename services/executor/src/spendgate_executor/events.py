@@ -38,6 +38,7 @@ from spendgate_core import events
 from spendgate_core.deps import CoreDeps
 from spendgate_core.errors import ConfigError
 from spendgate_core.queueing import EVENTS_QUEUE
+from spendgate_core.runtime.periodic import PeriodicTask
 from spendgate_core.settings import load_settings
 from spendgate_executor.retries import Backoff
 
@@ -248,8 +249,8 @@ def enqueue_due(
     return enqueued
 
 
-class EventRelay:
-    """The worker's background thread: relay new events, enqueue due deliveries, reconcile lost events."""
+class EventRelay(PeriodicTask):
+    """The worker's background task: relay new events, enqueue due deliveries, reconcile lost events."""
 
     def __init__(
         self,
@@ -261,14 +262,12 @@ class EventRelay:
         interval_seconds: float = 1.0,
         reconcile_seconds: float = 30.0,
     ) -> None:
+        super().__init__(name="spendgate-events", interval_seconds=interval_seconds)
         self.redis = redis
         self.core = core
         self.config = config
         self.consumer = consumer
-        self.interval_seconds = interval_seconds
         self.reconcile_seconds = reconcile_seconds
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self._last_reconcile = float("-inf")
 
     def tick(self) -> None:
@@ -288,21 +287,8 @@ class EventRelay:
                     url_for=self.core.draft_url,
                 )
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="spendgate-events", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self.interval_seconds + 10)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval_seconds):
-            try:
-                self.tick()
-            except Exception:
-                log.exception("event relay pass failed")  # the next pass tries again
+    def step(self) -> None:
+        self.tick()
 
 
 # the delivery job ---------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ from types import TracebackType
 import redis
 from redis.commands.core import Script
 
+from spendgate_core.runtime.periodic import PeriodicTask
+
 log = logging.getLogger(__name__)
 
 # Compare-and-act scripts: only the holder (the one who knows the token) renews or releases.
@@ -45,9 +47,10 @@ class Lease:
         self.key = key
         self._token = token
         self._ttl_ms = ttl_ms
-        self._stop = threading.Event()
         self._lost = threading.Event()
-        self._thread = threading.Thread(target=self._renew_loop, name=f"lease:{key}", daemon=True)
+        self._renewer = PeriodicTask(
+            name=f"lease:{key}", interval_seconds=ttl_ms / 3000, step=self._renew_once
+        )
 
     @property
     def lost(self) -> bool:
@@ -67,31 +70,28 @@ class Lease:
             raise LeaseLost(f"lost the lease {self.key}")
 
     def __enter__(self) -> Lease:
-        self._thread.start()
+        self._renewer.start()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._ttl_ms / 1000)
+        self._renewer.stop(timeout=self._ttl_ms / 1000)
         try:
             self._release(keys=[self.key], args=[self._token])
         except redis.RedisError:
             log.warning("could not release %s; it lapses on its own", self.key)
 
-    def _renew_loop(self) -> None:
-        interval = self._ttl_ms / 3000
-        while not self._stop.wait(interval):
-            try:
-                renewed = self._renew(keys=[self.key], args=[self._token, self._ttl_ms])
-            except redis.RedisError:
-                log.warning("could not renew %s; trying again", self.key)
-                continue
-            if not renewed:
-                log.warning("lease %s was lost", self.key)
-                self._lost.set()
-                return
+    def _renew_once(self) -> None:
+        try:
+            renewed = self._renew(keys=[self.key], args=[self._token, self._ttl_ms])
+        except redis.RedisError:
+            log.warning("could not renew %s; trying again", self.key)
+            return
+        if not renewed:
+            log.warning("lease %s was lost", self.key)
+            self._lost.set()
+            self._renewer.finish()
 
 
 class Leases:

@@ -16,7 +16,6 @@ re-enqueueing too little would lose an approval, so every doubt resolves towards
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,6 +26,7 @@ from spendgate_core.errors import Conflict, NotFound
 from spendgate_core.events import announce
 from spendgate_core.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
 from spendgate_core.queueing import apply_job_id, draft_of_job
+from spendgate_core.runtime.periodic import PeriodicTask
 from spendgate_executor.deps import ACTOR, ExecutorDeps
 
 log = logging.getLogger(__name__)
@@ -52,14 +52,12 @@ class SweepReport:
     disarmed: list[str] = field(default_factory=list)
 
 
-class Sweeper:
+class Sweeper(PeriodicTask):
     def __init__(self, deps: ExecutorDeps, *, interval_seconds: float, namespace: str = "sg") -> None:
+        super().__init__(name="spendgate-sweep", interval_seconds=interval_seconds)
         self._deps = deps
-        self._interval = interval_seconds
         self._lock_key = f"{namespace}:sweep:lock"
         self._lock_ms = int(max(5.0, interval_seconds * 5) * 1000)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # scheduling -------------------------------------------------------------------------------------
     def tick(self) -> SweepReport | None:
@@ -69,27 +67,17 @@ class Sweeper:
             return None
         return self.run_once()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="spendgate-sweep", daemon=True)
-        self._thread.start()
+    def step(self) -> SweepReport | None:
+        return self.tick()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self._interval + 10)
+    def stop(self, timeout: float | None = None) -> bool:
+        ended = super().stop(timeout)
         # Hand the lock over at once rather than after it lapses.
         try:
             self._deps.redis.eval(_RELEASE, 1, self._lock_key, self._deps.worker_id)
         except redis.RedisError:
             log.warning("could not release the sweep lock; it lapses on its own")
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.tick()
-            except Exception:
-                # The sweep must outlive a Redis blip or one bad draft; the next pass tries again.
-                log.exception("sweep pass failed")
+        return ended
 
     # the pass ---------------------------------------------------------------------------------------
     def run_once(self, *, now: datetime | None = None) -> SweepReport:

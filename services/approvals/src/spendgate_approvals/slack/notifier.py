@@ -10,7 +10,6 @@ under a per-draft lock, so out-of-order or lost events still leave the message s
 from __future__ import annotations
 
 import logging
-import threading
 
 import redis
 
@@ -21,6 +20,7 @@ from spendgate_core import events
 from spendgate_core.deps import CoreDeps
 from spendgate_core.errors import NotFound
 from spendgate_core.models import OPEN_STATUSES, Draft
+from spendgate_core.runtime.periodic import PeriodicTask
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,15 @@ class SlackNotifier:
         self._state = state
         self.consumer = consumer
         self._claim_idle_ms = claim_idle_ms
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # No pause between passes: each pass blocks up to half a second on the stream itself.
+        self._task = PeriodicTask(
+            name="spendgate-slack",
+            interval_seconds=0.0,
+            error_wait_seconds=1.0,
+            first_wait=False,
+            step=lambda: self.run_once(block_ms=500),
+            on_error=self._recover,
+        )
 
     # the message ------------------------------------------------------------------------------------
     def show(self, draft_id: str, *, post: bool = False) -> None:
@@ -119,26 +126,11 @@ class SlackNotifier:
 
     def start(self) -> None:
         events.ensure_group(self._r, GROUP)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="spendgate-slack", daemon=True)
-        self._thread.start()
+        self._task.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._task.stop(timeout=10)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once(block_ms=500)
-            except Exception:
-                # Redis unreachable, or the group deleted under us: keep the thread, retry shortly.
-                log.exception("Slack consumer pass failed")
-                if self._stop.wait(1.0):
-                    return
-                try:
-                    events.ensure_group(self._r, GROUP)
-                except redis.RedisError:
-                    continue
+    def _recover(self, exc: Exception) -> None:
+        # Redis unreachable, or the group deleted under us: make sure the group is there for the next pass.
+        events.ensure_group(self._r, GROUP)
