@@ -10,7 +10,7 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from spendgate_approvals.slack.client import SlackApi, SlackConfig
-from spendgate_approvals.slack.notifier import SlackNotifier
+from spendgate_approvals.slack.notifier import RETRY_KEY, SlackNotifier, slack_retries
 from spendgate_approvals.slack.state import SlackState
 from spendgate_core import events, lifecycle
 from spendgate_core.models import DraftStatus
@@ -155,13 +155,14 @@ def test_outcomes_from_other_channels_update_the_message(slack: SlackWorld) -> N
 
 
 def test_slack_errors_do_not_lose_the_message(slack: SlackWorld) -> None:
-    """Slack refusing a post leaves the event pending; a later pass (any replica) posts it."""
+    """Slack refusing a post schedules a retry; a later pass (any replica) posts it once it is due."""
     slack.fake.fail_next.append("ratelimited")
     draft_id = slack.propose()
     slack.fake.wait_for("chat.postMessage", 1)
-    slack.wait(lambda: _pending(slack.redis) == 1, what="the failed event to stay pending")
+    slack.wait(lambda: slack.redis.zcard(RETRY_KEY) == 1, what="the failed post to wait for a retry")
+    assert _pending(slack.redis) == 0  # the event itself is done with
 
-    # Another replica's pass, once the event has been idle for its claim timeout (0 here, not a minute).
+    # Another replica's pass, once the retry is due (its backoff is seconds: move the clock, not sleep).
     config = SlackConfig(
         signing_secret="x", bot_token=BOT_TOKEN, api_url=f"{slack.fake_url}/api/", channel=CHANNEL
     )
@@ -170,14 +171,17 @@ def test_slack_errors_do_not_lose_the_message(slack: SlackWorld) -> None:
         client=slack.redis,
         api=SlackApi(config),
         state=SlackState(slack.redis),
+        retries=slack_retries(slack.redis, clock=slack.clock),
         consumer="another-replica",
-        claim_idle_ms=0,
     )
-    assert replica.run_once() >= 1
+    assert replica.retry_due() == 0  # not due yet
+    slack.clock.advance(10)
+    replica.retry_due()  # this replica, or the app's own consumer if it got there first
+    slack.wait(lambda: slack.redis.zcard(RETRY_KEY) == 0, what="the retry to be taken and settled")
     posts = slack.fake.wait_for("chat.postMessage", 2)
     assert action_ids(posts[-1]["blocks"]) == ["spendgate_arm", "spendgate_reject"]
     assert posts[-1]["blocks"][-2]["elements"][0]["value"] == draft_id
-    assert _pending(slack.redis) == 0
+    assert slack.redis.zcard(RETRY_KEY) == 0
 
 
 def _pending(client: redis.Redis) -> int:

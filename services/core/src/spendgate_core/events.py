@@ -314,23 +314,7 @@ def claim_stale(
 
 def ack(client: redis.Redis, *, group: str, stream_ids: Sequence[str]) -> None:
     if stream_ids:
-        pipe = client.pipeline(transaction=False)
-        pipe.xack(STREAM_KEY, group, *stream_ids)
-        pipe.hdel(_failures_key(group), *stream_ids)
-        pipe.execute()
-
-
-def _failures_key(group: str) -> str:
-    return f"sg:events:failures:{group}"
-
-
-def count_failure(client: redis.Redis, *, group: str, stream_id: str) -> int:
-    """One more failed handling of this entry by `group`; how many so far (readers give up after a few)."""
-    key = _failures_key(group)
-    pipe = client.pipeline(transaction=True)
-    pipe.hincrby(key, stream_id, 1)
-    pipe.expire(key, int(MARKER_TTL.total_seconds()))
-    return int(pipe.execute()[0])
+        client.xack(STREAM_KEY, group, *stream_ids)
 
 
 # the delivery log (written by the executor's deliveries, read by the console) --------------------------

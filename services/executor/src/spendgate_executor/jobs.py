@@ -1,9 +1,13 @@
-"""RQ jobs, enqueued by dotted path with primitive arguments (JSON serializer): parse, call, map."""
+"""RQ jobs, enqueued by dotted path with primitive arguments (JSON serializer): parse, call, map.
+
+Each job takes its dependencies from `wiring.current()`, built once in the worker process that runs it.
+"""
 
 from __future__ import annotations
 
 from spendgate_executor import wiring
 from spendgate_executor.applying import apply_draft as apply_once
+from spendgate_executor.events.delivery import deliver
 
 
 def apply_draft(draft_id: str, version: int) -> str:
@@ -14,3 +18,9 @@ def apply_draft(draft_id: str, version: int) -> str:
     Idempotent: any number of copies of this job, on any number of workers, make one write per change.
     """
     return apply_once(wiring.current(), draft_id).value
+
+
+def deliver_event(event_id: str, url: str, attempt: int, lease_ms: int) -> str:
+    """Attempt `attempt` of delivering an outbound event to one subscriber, under the due set's lease
+    `lease_ms` (see `spendgate_executor.events`): `delivered`, `retrying`, `failed` or `noop`."""
+    return deliver(wiring.current().delivery, event_id=event_id, url=url, attempt=attempt, lease_ms=lease_ms)

@@ -19,16 +19,10 @@ from types import TracebackType
 import redis
 from redis.commands.core import Script
 
+from spendgate_core.adapters import locks
 from spendgate_core.runtime.periodic import PeriodicTask
 
 log = logging.getLogger(__name__)
-
-# Compare-and-act scripts: only the holder (the one who knows the token) renews or releases.
-_RENEW = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
-)
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 class LeaseLost(Exception):
@@ -102,8 +96,8 @@ class Leases:
         self._owner = owner
         self._ttl_ms = int(ttl_seconds * 1000)
         self._ns = namespace
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(locks.RENEW)
+        self._release = client.register_script(locks.RELEASE)
 
     def key(self, draft_id: str) -> str:
         return f"{self._ns}:lease:{draft_id}"

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 import redis
 
 from spendgate_core import lifecycle
+from spendgate_core.adapters import locks
 from spendgate_core.errors import Conflict, NotFound
 from spendgate_core.events import announce
 from spendgate_core.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
@@ -33,15 +34,6 @@ log = logging.getLogger(__name__)
 
 # Leave a just-approved draft to the approval service's own enqueue for this long.
 APPROVE_GRACE = timedelta(seconds=2)
-
-_ACQUIRE_OR_RENEW = """
-local holder = redis.call('get', KEYS[1])
-if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-if holder then return 0 end
-redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-"""
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 @dataclass
@@ -63,7 +55,7 @@ class Sweeper(PeriodicTask):
     def tick(self) -> SweepReport | None:
         """One pass if this worker holds (or can take) the sweep lock; None when another worker sweeps."""
         deps = self._deps
-        if not deps.redis.eval(_ACQUIRE_OR_RENEW, 1, self._lock_key, deps.worker_id, self._lock_ms):
+        if not deps.redis.eval(locks.ACQUIRE_OR_RENEW, 1, self._lock_key, deps.worker_id, self._lock_ms):
             return None
         return self.run_once()
 
@@ -74,7 +66,7 @@ class Sweeper(PeriodicTask):
         ended = super().stop(timeout)
         # Hand the lock over at once rather than after it lapses.
         try:
-            self._deps.redis.eval(_RELEASE, 1, self._lock_key, self._deps.worker_id)
+            self._deps.redis.eval(locks.RELEASE, 1, self._lock_key, self._deps.worker_id)
         except redis.RedisError:
             log.warning("could not release the sweep lock; it lapses on its own")
         return ended
@@ -113,11 +105,14 @@ class Sweeper(PeriodicTask):
         return report
 
     def _drain_retries(self, now: datetime, report: SweepReport) -> None:
-        for draft_id in self._deps.retries.take_due(now=now):
-            draft = self._in_flight(draft_id)
+        due = self._deps.retries.due
+        for taken in due.take(count_attempts=False):
+            draft = self._in_flight(taken.item)
             if draft is not None:
                 self._enqueue_fresh(draft)
-                report.retried.append(draft_id)
+                report.retried.append(taken.item)
+            # The job carries the retry from here (or there is nothing left to retry).
+            due.release(taken)
 
     def _resume_if_orphaned(
         self, draft_id: str, now: datetime, queued: set[str], report: SweepReport

@@ -16,13 +16,8 @@ from spendgate_core.metrics import prime as prime_metrics
 from spendgate_core.queueing import EVENTS_QUEUE
 from spendgate_core.settings import load_settings
 from spendgate_executor import wiring
-from spendgate_executor.events import (
-    EventRelay,
-    EventSettings,
-    configure_delivery,
-    event_config,
-    reset_delivery,
-)
+from spendgate_executor.events.config import EventSettings, event_config
+from spendgate_executor.events.relay import EventRelay
 from spendgate_executor.jobqueue import ApplyJobs
 from spendgate_executor.observability import ScrapeTimeGauges, serve_metrics
 from spendgate_executor.settings import ExecutorSettings
@@ -58,8 +53,7 @@ def run(*, burst: bool, metrics_port: int) -> None:
     except ConfigError as exc:
         sys.stderr.write(f"spendgate worker: {exc.message}\n")
         raise SystemExit(2) from None
-    deps = wiring.configure(settings)
-    configure_delivery(events_config)
+    deps = wiring.configure(settings, events=events_config)
     # RQ stretches its connection's socket timeout to its blocking dequeue (minutes): give it its own
     # client, so the draft store and leases keep their short timeouts.
     rq_connection = redis_client(settings)
@@ -77,13 +71,19 @@ def run(*, burst: bool, metrics_port: int) -> None:
     if metrics_port:
         metrics = serve_metrics(ScrapeTimeGauges(deps), host=settings.metrics_host, port=metrics_port)
     sweeper = Sweeper(deps, interval_seconds=settings.sweep_interval_seconds)
-    relay = EventRelay(redis=deps.redis, core=deps.core, config=events_config, consumer=deps.worker_id)
+    relay = EventRelay(
+        redis=deps.redis,
+        core=deps.core,
+        deliveries=deps.delivery.deliveries,
+        subscribers=events_config.subscribers,
+        consumer=deps.worker_id,
+    )
     settle_after_startup()
     try:
         if burst:
             # Pick up orphans and due retries first; retries due later stay for a long-running worker.
             sweeper.tick()
-            relay.tick()
+            relay.step()
         else:
             sweeper.start()
             relay.start()
@@ -95,5 +95,4 @@ def run(*, burst: bool, metrics_port: int) -> None:
             metrics.shutdown()
         rq_connection.close()
         wiring.reset()
-        reset_delivery()
     log.info("worker %s stopped", worker.name)
