@@ -9,9 +9,9 @@ import threading
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spendgate_core.ledger import Ledger
 from spendgate_core.logs import bound, new_request_id
 from spendgate_core.metrics import LEDGER_VERIFY_OK
+from spendgate_core.usecases.ports import Ledger
 
 log = logging.getLogger(__name__)
 

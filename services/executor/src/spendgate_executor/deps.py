@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import httpx
 import redis
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.platforms.writer import PlatformWriter
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.platform_writer import PlatformWriter
 from spendgate_executor.circuit import CircuitBreaker
 from spendgate_executor.jobqueue import ApplyJobs
 from spendgate_executor.leases import Leases

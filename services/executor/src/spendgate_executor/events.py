@@ -9,7 +9,7 @@ Deliveries are at least once: `webhook-id` is the event id on every attempt, so 
 Retries are ours, not RQ's: a delivery's next due time sits in one sorted set (`sg:events:due`), which
 `enqueue_due` drains — no RQ scheduler needed. A claimed delivery's due time moves a lease ahead, so a
 job lost with its worker is enqueued again once the lease passes. Every attempt is appended to the
-delivery log the console reads (`spendgate_core.events.recent_deliveries`).
+delivery log the console reads (`spendgate_core.adapters.events.recent_deliveries`).
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 from standardwebhooks import Webhook
 
-from spendgate_core import events
-from spendgate_core.deps import CoreDeps
+from spendgate_core.adapters import events
+from spendgate_core.contracts.events import OUTBOUND_TYPES
+from spendgate_core.contracts.jobs import EVENTS_QUEUE
 from spendgate_core.errors import ConfigError
-from spendgate_core.queueing import EVENTS_QUEUE
-from spendgate_core.settings import load_settings
+from spendgate_core.runtime.settings import load_settings
+from spendgate_core.usecases.deps import CoreDeps
 from spendgate_executor.retries import Backoff
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,7 @@ def relay_events(
     taken += events.read_new(client, group=GROUP, consumer=consumer, count=count, block_ms=None)
     registered = 0
     for stream_id, event in taken:
-        if event is not None and event.type in events.OUTBOUND_TYPES and subscribers:
+        if event is not None and event.type in OUTBOUND_TYPES and subscribers:
             client.set(_body_key(event.id), event.payload, ex=BODY_TTL, nx=True)
             for url in subscribers:
                 registered += int(
