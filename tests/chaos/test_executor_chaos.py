@@ -18,11 +18,11 @@ import httpx
 import pytest
 import redis
 
-from spendgate_core.bootstrap import build_core
-from spendgate_core.models import TERMINAL_STATUSES, CampaignStatus, Draft, DraftStatus
-from spendgate_core.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.settings import load_settings
+from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.domain.models import TERMINAL_STATUSES, CampaignStatus, Draft, DraftStatus
+from spendgate_core.domain.principals import PrincipalDirectory
+from spendgate_core.runtime.bootstrap import build_core
+from spendgate_core.runtime.settings import load_settings
 from spendgate_executor import wiring
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.settings import ExecutorSettings

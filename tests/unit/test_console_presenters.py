@@ -10,7 +10,7 @@ from spendgate_approvals.console.formatting import countdown, duration, signed_m
 from spendgate_approvals.console.policy_report import policy_report
 from spendgate_approvals.console.presenters import change_summary, decision_control, envelope, queue_row
 from spendgate_approvals.console.sessions import PendingConfirm
-from spendgate_core.models import (
+from spendgate_core.domain.models import (
     Actor,
     Approval,
     Arm,
@@ -21,8 +21,8 @@ from spendgate_core.models import (
     DraftStatus,
     Impact,
 )
-from spendgate_core.policy import Limits, PolicyValues
-from spendgate_core.principals import Principal
+from spendgate_core.domain.policy import Limits, PolicyValues
+from spendgate_core.domain.principals import Principal
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LIMITS = Limits.of(PolicyValues(), "USD")  # 50 %, 10000.00 max, 2000.00 envelope, 500.00 four-eyes

@@ -10,8 +10,8 @@ import sys
 import httpx
 import redis
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 from tests.support.processes import free_port, stop, wait_for_http
 from tests.support.stack import EU, US, World
 

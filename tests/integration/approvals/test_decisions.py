@@ -7,10 +7,10 @@ import redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal
-from spendgate_core.queueing import APPLY_JOB, APPLY_QUEUE, apply_job_id
-from spendgate_core.views import draft_view
+from spendgate_core.contracts.jobs import APPLY_JOB, APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.views import draft_view
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 from tests.support.stack import EU, US, World
 
 from .conftest import Api, MovableClock, mark_applied, propose_increase

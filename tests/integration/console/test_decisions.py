@@ -7,11 +7,11 @@ from typing import Any
 
 import redis
 
-from spendgate_core import lifecycle
-from spendgate_core.deps import CoreDeps
-from spendgate_core.models import DraftKind, DraftStatus
-from spendgate_core.principals import Principal
-from spendgate_core.queueing import apply_job_id
+from spendgate_core.contracts.jobs import apply_job_id
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import DraftKind, DraftStatus
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 from tests.integration.approvals.conftest import MovableClock, mark_applied
 from tests.support.stack import EU, US, World
 

@@ -10,11 +10,13 @@ from typing import Any
 import httpx
 import redis
 
-from spendgate_core import approval, drafting, lifecycle
-from spendgate_core.deps import CoreDeps
-from spendgate_core.events import record_delivery
-from spendgate_core.models import DraftStatus
-from spendgate_core.principals import Principal
+from spendgate_core.adapters.events import record_delivery
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import DraftStatus
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases import drafting
+from spendgate_core.usecases.deps import CoreDeps
 from tests.integration.approvals.conftest import MovableClock, mark_applied
 from tests.support.stack import EU, JP, US, World
 

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from spendgate_core import approval, drafting
-from spendgate_core.deps import CoreDeps
+from spendgate_core.domain.models import DraftStatus
+from spendgate_core.domain.policy import PolicyBook
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyViolation
-from spendgate_core.models import DraftStatus
-from spendgate_core.policy import PolicyBook
-from spendgate_core.principals import Principal
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases import drafting
+from spendgate_core.usecases.deps import CoreDeps
 
 from .conftest import RecordingQueue
 

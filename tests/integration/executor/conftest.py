@@ -9,10 +9,10 @@ import httpx
 import pytest
 import redis
 
-from spendgate_core.bootstrap import build_core
-from spendgate_core.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.settings import ReaderSettings, load_settings
+from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.domain.principals import PrincipalDirectory
+from spendgate_core.runtime.bootstrap import build_core
+from spendgate_core.runtime.settings import ReaderSettings, load_settings
 from spendgate_executor import wiring
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.settings import ExecutorSettings

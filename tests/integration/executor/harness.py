@@ -17,12 +17,13 @@ from rq import Queue, SimpleWorker
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from spendgate_core import approval, drafting
-from spendgate_core.deps import CoreDeps
-from spendgate_core.models import TERMINAL_STATUSES, Draft, DraftStatus
-from spendgate_core.money import to_major
-from spendgate_core.principals import Principal, PrincipalDirectory
-from spendgate_core.queueing import APPLY_JOB, APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.jobs import APPLY_JOB, APPLY_QUEUE, apply_job_id
+from spendgate_core.domain.models import TERMINAL_STATUSES, Draft, DraftStatus
+from spendgate_core.domain.money import to_major
+from spendgate_core.domain.principals import Principal, PrincipalDirectory
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases import drafting
+from spendgate_core.usecases.deps import CoreDeps
 from spendgate_executor import wiring
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.sweep import Sweeper

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 from prometheus_client import generate_latest
 
+from spendgate_core.domain.models import DraftStatus
 from spendgate_core.metrics import UPSTREAM_REQUESTS
-from spendgate_core.models import DraftStatus
 from spendgate_executor import wiring
 from spendgate_executor.applying import Outcome, apply_draft
 from spendgate_executor.observability import ScrapeTimeGauges, serve_metrics

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from spendgate_core import approval, lifecycle
-from spendgate_core.models import DraftStatus
-from spendgate_core.settings import load_settings
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import DraftStatus
+from spendgate_core.runtime.settings import load_settings
+from spendgate_core.usecases import deciding as approval
 from spendgate_executor import wiring
 from spendgate_executor.settings import ExecutorSettings
 from spendgate_executor.sweep import Sweeper

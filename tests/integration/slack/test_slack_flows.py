@@ -12,9 +12,10 @@ from rq.serializers import JSONSerializer
 from spendgate_approvals.slack.client import SlackApi, SlackConfig
 from spendgate_approvals.slack.notifier import RETRY_KEY, SlackNotifier, slack_retries
 from spendgate_approvals.slack.state import SlackState
-from spendgate_core import events, lifecycle
-from spendgate_core.models import DraftStatus
-from spendgate_core.queueing import APPLY_QUEUE, apply_job_id
+from spendgate_core.adapters import events
+from spendgate_core.contracts.jobs import APPLY_QUEUE, apply_job_id
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import DraftStatus
 
 from .conftest import BOT_TOKEN, CHANNEL, SlackWorld, action_ids
 

@@ -20,11 +20,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from spendgate_core import approval, events, lifecycle
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal
-from spendgate_core.queueing import EVENTS_QUEUE
-from spendgate_core.settings import load_settings
+from spendgate_core.adapters import events
+from spendgate_core.contracts.jobs import EVENTS_QUEUE
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.principals import Principal
+from spendgate_core.runtime.settings import load_settings
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases.deps import CoreDeps
 from spendgate_executor import wiring
 from spendgate_executor.events.config import EventSettings, event_config
 from spendgate_executor.events.deliveries import DELIVER_JOB, DUE_KEY, Deliveries

@@ -7,7 +7,7 @@ from rq import Queue
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from spendgate_core.queueing import APPLY_JOB, APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.jobs import APPLY_JOB, APPLY_QUEUE, apply_job_id
 
 
 class RqApplyQueue:

@@ -8,10 +8,10 @@ import re
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spendgate_core.ledger import Ledger
 from spendgate_core.logs import bound, new_request_id
 from spendgate_core.metrics import LEDGER_VERIFY_OK
 from spendgate_core.runtime.periodic import PeriodicTask
+from spendgate_core.usecases.ports import Ledger
 
 log = logging.getLogger(__name__)
 

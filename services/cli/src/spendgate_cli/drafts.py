@@ -17,7 +17,7 @@ import typer
 
 from spendgate_cli.exits import REFUSED, USAGE, fail
 from spendgate_cli.render import draft_diff, draft_table
-from spendgate_core.ids import is_draft_id
+from spendgate_core.domain.ids import is_draft_id
 
 if TYPE_CHECKING:
     from spendgate_cli.api import ApprovalsClient

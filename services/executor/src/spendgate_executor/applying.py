@@ -29,7 +29,18 @@ from enum import StrEnum
 import redis
 from pydantic import JsonValue
 
-from spendgate_core import lifecycle
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import (
+    IN_FLIGHT_STATUSES,
+    CampaignStatus,
+    Change,
+    ChangeField,
+    Draft,
+    DraftStatus,
+)
+from spendgate_core.domain.money import format_money
+from spendgate_core.domain.platform import Campaign
+from spendgate_core.domain.policy import check_change
 from spendgate_core.errors import (
     NotFound,
     PermanentUpstreamError,
@@ -39,13 +50,9 @@ from spendgate_core.errors import (
     UpstreamError,
     VersionConflict,
 )
-from spendgate_core.events import announce
 from spendgate_core.logs import bound
 from spendgate_core.metrics import APPLIES, APPLY_SECONDS
-from spendgate_core.models import IN_FLIGHT_STATUSES, CampaignStatus, Change, ChangeField, Draft, DraftStatus
-from spendgate_core.money import format_money
-from spendgate_core.platforms.reader import Campaign
-from spendgate_core.policy import check_change
+from spendgate_core.usecases.announcing import announce
 from spendgate_executor.deps import ACTOR, ExecutorDeps
 from spendgate_executor.leases import Lease, LeaseLost
 

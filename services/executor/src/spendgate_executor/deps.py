@@ -8,8 +8,8 @@ import httpx
 import redis
 
 from spendgate_core.adapters.duework import Backoff
-from spendgate_core.deps import CoreDeps
-from spendgate_core.platforms.writer import PlatformWriter
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.platform_writer import PlatformWriter
 from spendgate_executor.circuit import CircuitBreaker
 from spendgate_executor.events.delivery import DeliveryDeps
 from spendgate_executor.jobqueue import ApplyJobs

@@ -18,7 +18,7 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.worker import Worker
 
-from spendgate_core.queueing import APPLY_JOB, APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.jobs import APPLY_JOB, APPLY_QUEUE, apply_job_id
 
 # Statuses of jobs that will run later without being in the queue list (we use none of them ourselves).
 _WAITING = frozenset({JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED})

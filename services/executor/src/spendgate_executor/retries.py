@@ -16,7 +16,7 @@ from datetime import datetime
 import redis
 
 from spendgate_core.adapters.duework import DueSet
-from spendgate_core.clock import Clock
+from spendgate_core.domain.clock import Clock
 
 # Long enough to enqueue a job; short enough that a sweep killed in between costs seconds.
 TAKE_LEASE_SECONDS = 10.0

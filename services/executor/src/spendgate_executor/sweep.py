@@ -21,13 +21,13 @@ from datetime import datetime, timedelta
 
 import redis
 
-from spendgate_core import lifecycle
 from spendgate_core.adapters import locks
+from spendgate_core.contracts.jobs import apply_job_id, draft_of_job
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
 from spendgate_core.errors import Conflict, NotFound
-from spendgate_core.events import announce
-from spendgate_core.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
-from spendgate_core.queueing import apply_job_id, draft_of_job
 from spendgate_core.runtime.periodic import PeriodicTask
+from spendgate_core.usecases.announcing import announce
 from spendgate_executor.deps import ACTOR, ExecutorDeps
 
 log = logging.getLogger(__name__)

@@ -8,13 +8,13 @@ import sys
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
-from spendgate_core.bootstrap import redis_client
+from spendgate_core.contracts.jobs import EVENTS_QUEUE
 from spendgate_core.errors import ConfigError
-from spendgate_core.heap import settle_after_startup
 from spendgate_core.logs import configure_logging
 from spendgate_core.metrics import prime as prime_metrics
-from spendgate_core.queueing import EVENTS_QUEUE
-from spendgate_core.settings import load_settings
+from spendgate_core.runtime.bootstrap import redis_client
+from spendgate_core.runtime.settings import load_settings
+from spendgate_core.runtime.tuning import settle_after_startup
 from spendgate_executor import wiring
 from spendgate_executor.events.config import EventSettings, event_config
 from spendgate_executor.events.relay import EventRelay

@@ -1,7 +1,7 @@
 """What the console's pages show, built from core objects: rows, diffs, envelope use and the decision control.
 
 Nothing here decides anything: whether a human may arm, confirm, reject or roll back is decided by
-`spendgate_core.approval` when they try. The control below only chooses which buttons to offer, so a
+`spendgate_core.usecases.deciding` when they try. The control below only chooses which buttons to offer, so a
 viewer or the proposer is not shown buttons that core would refuse.
 """
 
@@ -24,15 +24,15 @@ from spendgate_approvals.console.formatting import (
     value_text,
 )
 from spendgate_approvals.console.sessions import PendingConfirm
-from spendgate_core.deps import CoreDeps
+from spendgate_core.domain.lifecycle import approvers, live_arms
+from spendgate_core.domain.models import OPEN_STATUSES, ChangeField, Draft, DraftStatus
+from spendgate_core.domain.money import format_money
+from spendgate_core.domain.platform import Campaign
+from spendgate_core.domain.policy import Limits
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import SpendgateError
-from spendgate_core.lifecycle import approvers, live_arms
-from spendgate_core.models import OPEN_STATUSES, ChangeField, Draft, DraftStatus
-from spendgate_core.money import format_money
-from spendgate_core.platforms.reader import Campaign
-from spendgate_core.policy import Limits
-from spendgate_core.principals import Principal
-from spendgate_core.queries import visible_drafts
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.queries import visible_drafts
 
 # The queue's default: what still needs a human.
 OPEN_FILTER = "open"

@@ -1,6 +1,6 @@
 """`/console`: the web console — sign-in, the queue, a draft's two-step decision, the audit log, operations.
 
-Every decision calls the core use cases in `spendgate_core.approval` with channel "console", exactly
+Every decision calls the core use cases in `spendgate_core.usecases.deciding` with channel "console", exactly
 like REST, Slack and the CLI. Pages only present what core returns, and core errors become a banner
 on the page (never a 500). Who is asking is settled before a handler runs (`console.web`: a Redis
 session, and for every POST the session's CSRF token and the origin checks). The bearer API under /v1
@@ -58,12 +58,12 @@ from spendgate_approvals.console.web import (
 from spendgate_approvals.dependencies import QueueDep, ResourcesDep
 from spendgate_approvals.schemas import RejectBody
 from spendgate_approvals.settings import ApprovalsSettings
-from spendgate_core import approval
+from spendgate_core.contracts.ledger import LedgerCorruptError
+from spendgate_core.domain.models import OPEN_STATUSES, Channel, Draft, DraftStatus
+from spendgate_core.domain.platform import Account
 from spendgate_core.errors import Conflict, InvalidInput, NotFound, SpendgateError
-from spendgate_core.ledger import LedgerCorruptError
-from spendgate_core.models import OPEN_STATUSES, Channel, Draft, DraftStatus
-from spendgate_core.platforms.reader import Account
-from spendgate_core.queries import visible_audit
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases.queries import visible_audit
 
 CHANNEL: Channel = "console"
 LOGIN_COOKIE = "spendgate_login"  # double-submit token of the sign-in form (there is no session yet)

@@ -11,11 +11,11 @@ from pydantic import BeforeValidator
 from spendgate_approvals.dependencies import DepsDep, PrincipalDep, QueueDep
 from spendgate_approvals.errors import COMMON_ERRORS, error_responses
 from spendgate_approvals.schemas import AccountId, ConfirmBody, RejectBody, blank_is_none
-from spendgate_core import approval
-from spendgate_core.deps import CoreDeps
-from spendgate_core.models import Channel, Draft, DraftStatus
-from spendgate_core.queries import visible_drafts
-from spendgate_core.views import draft_view
+from spendgate_core.contracts.views import draft_view
+from spendgate_core.domain.models import Channel, Draft, DraftStatus
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.queries import visible_drafts
 
 CHANNEL: Channel = "rest"
 

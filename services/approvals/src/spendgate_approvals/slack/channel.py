@@ -14,10 +14,10 @@ from spendgate_approvals.slack.client import SLACK_FAILURES, RequestVerifier, Sl
 from spendgate_approvals.slack.interactions import Click, ClickHandler, Reply
 from spendgate_approvals.slack.notifier import SlackNotifier, slack_retries
 from spendgate_approvals.slack.state import LockBusy, SlackState
-from spendgate_core.clock import Clock
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.queueing import ApplyQueue
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.domain.clock import Clock
+from spendgate_core.domain.principals import PrincipalDirectory
+from spendgate_core.usecases.deps import CoreDeps
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,13 @@ from urllib.parse import parse_qs
 
 from spendgate_approvals.slack.messages import ACTION_IDS, ARM, CONFIRM, REJECT
 from spendgate_approvals.slack.state import LockBusy, SlackState
-from spendgate_core import approval, lifecycle
-from spendgate_core.deps import CoreDeps
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import Channel, DraftStatus
+from spendgate_core.domain.principals import Principal, PrincipalDirectory
 from spendgate_core.errors import SpendgateError
-from spendgate_core.models import Channel, DraftStatus
-from spendgate_core.principals import Principal, PrincipalDirectory
-from spendgate_core.queueing import ApplyQueue
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases.deps import CoreDeps
 
 CHANNEL: Channel = "slack"
 REJECT_REASON = "rejected in Slack"  # buttons carry no text; the ledger records who and where

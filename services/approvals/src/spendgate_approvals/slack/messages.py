@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from spendgate_core.models import OPEN_STATUSES, Change, ChangeField, Draft, DraftKind, DraftStatus
-from spendgate_core.money import format_money, to_major
+from spendgate_core.domain.models import OPEN_STATUSES, Change, ChangeField, Draft, DraftKind, DraftStatus
+from spendgate_core.domain.money import format_money, to_major
 
 ARM, CONFIRM, REJECT = "spendgate_arm", "spendgate_confirm", "spendgate_reject"
 ACTION_IDS = frozenset({ARM, CONFIRM, REJECT})

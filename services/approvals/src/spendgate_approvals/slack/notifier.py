@@ -20,13 +20,13 @@ import redis
 from spendgate_approvals.slack.client import SlackApi
 from spendgate_approvals.slack.messages import Envelope, render
 from spendgate_approvals.slack.state import SlackState
-from spendgate_core import events
+from spendgate_core.adapters import events
 from spendgate_core.adapters.duework import Backoff, DueSet
-from spendgate_core.clock import Clock
-from spendgate_core.deps import CoreDeps
+from spendgate_core.domain.clock import Clock
+from spendgate_core.domain.models import OPEN_STATUSES, Draft
 from spendgate_core.errors import NotFound
-from spendgate_core.models import OPEN_STATUSES, Draft
 from spendgate_core.runtime.periodic import PeriodicTask
+from spendgate_core.usecases.deps import CoreDeps
 
 log = logging.getLogger(__name__)
 

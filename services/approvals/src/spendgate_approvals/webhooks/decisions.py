@@ -18,13 +18,13 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from standardwebhooks import Webhook
 
-from spendgate_core import approval
-from spendgate_core.deps import CoreDeps
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.contracts.views import draft_view
+from spendgate_core.domain.models import Channel, DraftStatus
+from spendgate_core.domain.principals import PrincipalDirectory
 from spendgate_core.errors import ConfigError, Forbidden, PreconditionFailed, VersionConflict
-from spendgate_core.models import Channel, DraftStatus
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.queueing import ApplyQueue
-from spendgate_core.views import draft_view
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases.deps import CoreDeps
 
 CHANNEL: Channel = "webhook"
 MIN_SECRET_BYTES = 24  # Standard Webhooks: 24-64 random bytes

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 import redis
 
-from spendgate_core.clock import Clock
+from spendgate_core.domain.clock import Clock
 
 # A Retry-After longer than this is treated as this: a budget should end hopeless work in hours, not keep
 # it waiting for days on the other side's say-so.

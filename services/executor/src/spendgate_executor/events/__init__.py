@@ -8,5 +8,5 @@
 Deliveries are at least once: `webhook-id` is the event id on every attempt, so receivers dedupe on it.
 Retries are ours, not RQ's: deliveries wait in the shared due set (`sg:events:due`, a
 `spendgate_core.adapters.duework.DueSet`), whose take leases each one to a single worker. Every attempt is
-appended to the delivery log the console reads (`spendgate_core.events.recent_deliveries`).
+appended to the delivery log the console reads (`spendgate_core.adapters.events.recent_deliveries`).
 """

@@ -14,10 +14,10 @@ import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
-from spendgate_core import events
+from spendgate_core.adapters import events
 from spendgate_core.adapters.duework import DueSet, Taken
-from spendgate_core.clock import Clock
-from spendgate_core.queueing import EVENTS_QUEUE
+from spendgate_core.contracts.jobs import EVENTS_QUEUE
+from spendgate_core.domain.clock import Clock
 from spendgate_executor.events.config import EventConfig
 from spendgate_executor.events.log import record_attempt
 

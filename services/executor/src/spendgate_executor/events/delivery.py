@@ -9,7 +9,7 @@ import httpx
 import redis
 
 from spendgate_core.adapters.duework import Taken
-from spendgate_core.clock import Clock
+from spendgate_core.domain.clock import Clock
 from spendgate_executor.events.config import EventConfig
 from spendgate_executor.events.deliveries import Deliveries, member
 from spendgate_executor.events.log import record_attempt

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import redis
 
-from spendgate_core import events
+from spendgate_core.adapters import events
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +27,8 @@ def record_attempt(
     duration_ms: int | None = None,
     next_at: datetime | None = None,
 ) -> None:
-    """Append the attempt to the log (`spendgate_core.events.recent_deliveries` reads it); a give-up is
-    also an error line."""
+    """Append the attempt to the log (`spendgate_core.adapters.events.recent_deliveries` reads it); a
+    give-up is also an error line."""
     data = json.loads(payload) if payload else {}
     events.record_delivery(
         client,

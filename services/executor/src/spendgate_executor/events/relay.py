@@ -7,9 +7,10 @@ import time
 
 import redis
 
-from spendgate_core import events
-from spendgate_core.deps import CoreDeps
+from spendgate_core.adapters import events
+from spendgate_core.contracts.events import OUTBOUND_TYPES
 from spendgate_core.runtime.periodic import PeriodicTask
+from spendgate_core.usecases.deps import CoreDeps
 from spendgate_executor.events.deliveries import Deliveries
 
 GROUP = "webhooks"
@@ -32,7 +33,7 @@ def relay_events(
     taken += events.read_new(client, group=GROUP, consumer=consumer, count=count, block_ms=None)
     registered = 0
     for stream_id, event in taken:
-        if event is not None and event.type in events.OUTBOUND_TYPES and subscribers:
+        if event is not None and event.type in OUTBOUND_TYPES and subscribers:
             registered += deliveries.register(event, subscribers)
         events.ack(client, group=GROUP, stream_ids=[stream_id])
     return registered

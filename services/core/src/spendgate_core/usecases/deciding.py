@@ -9,9 +9,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from spendgate_core import lifecycle
-from spendgate_core.deps import CoreDeps
-from spendgate_core.drafting import stage_rollback
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import Change, Channel, Draft, DraftStatus
+from spendgate_core.domain.policy import check_draft, required_approvals
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import (
     Conflict,
     Forbidden,
@@ -20,13 +22,11 @@ from spendgate_core.errors import (
     PreconditionRequired,
     VersionConflict,
 )
-from spendgate_core.events import announce
 from spendgate_core.logs import bound
 from spendgate_core.metrics import DECISIONS, DRAFT_DECISION_SECONDS
-from spendgate_core.models import Change, Channel, Draft, DraftStatus
-from spendgate_core.policy import check_draft, required_approvals
-from spendgate_core.principals import Principal
-from spendgate_core.queueing import ApplyQueue
+from spendgate_core.usecases.announcing import announce
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.drafting import stage_rollback
 
 log = logging.getLogger(__name__)
 

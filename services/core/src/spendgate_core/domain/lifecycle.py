@@ -11,15 +11,8 @@ import hmac
 from datetime import datetime, timedelta
 from typing import Any
 
+from spendgate_core.domain.models import OPEN_STATUSES, Approval, Arm, Channel, Draft, DraftStatus
 from spendgate_core.errors import Conflict, Forbidden
-from spendgate_core.models import (
-    OPEN_STATUSES,
-    Approval,
-    Arm,
-    Channel,
-    Draft,
-    DraftStatus,
-)
 
 
 def _bump(draft: Draft, **update: Any) -> Draft:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from spendgate_core.models import Change, ChangeField, Draft
-from spendgate_core.money import to_major
+from spendgate_core.domain.models import Change, ChangeField, Draft
+from spendgate_core.domain.money import to_major
 
 
 def change_view(change: Change, currency: str) -> dict[str, Any]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from spendgate_core.models import CampaignStatus
-from spendgate_core.platforms.reader import Campaign
+from spendgate_core.domain.models import CampaignStatus
+from spendgate_core.domain.platform import Campaign
 
 
 class PlatformWriter(Protocol):

@@ -14,15 +14,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
-from spendgate_core import lifecycle
-from spendgate_core.deps import CoreDeps
-from spendgate_core.errors import Conflict, DuplicateDraft, Forbidden, InvalidInput, NotFound, PolicyViolation
-from spendgate_core.events import announce, announcement_of
-from spendgate_core.ids import new_draft_id
-from spendgate_core.ledger import EntryRequest
-from spendgate_core.logs import bound, current_request_id
-from spendgate_core.metrics import DRAFTS_CREATED, DRAFTS_REFUSED
-from spendgate_core.models import (
+from spendgate_core.contracts.ledger import EntryRequest
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.ids import new_draft_id
+from spendgate_core.domain.models import (
     Actor,
     CampaignStatus,
     Change,
@@ -32,10 +27,15 @@ from spendgate_core.models import (
     Impact,
     change_delta,
 )
-from spendgate_core.money import format_money, to_minor
-from spendgate_core.platforms.reader import Account, Campaign
-from spendgate_core.policy import Limits, check_draft, required_approvals
-from spendgate_core.principals import Principal
+from spendgate_core.domain.money import format_money, to_minor
+from spendgate_core.domain.platform import Account, Campaign
+from spendgate_core.domain.policy import Limits, check_draft, required_approvals
+from spendgate_core.domain.principals import Principal
+from spendgate_core.errors import Conflict, DuplicateDraft, Forbidden, InvalidInput, NotFound, PolicyViolation
+from spendgate_core.logs import bound, current_request_id
+from spendgate_core.metrics import DRAFTS_CREATED, DRAFTS_REFUSED
+from spendgate_core.usecases.announcing import announce, event_of
+from spendgate_core.usecases.deps import CoreDeps
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ def _stage(
     deps.store.create(
         draft,
         max_pending=limits.max_pending_drafts,
-        announcement=announcement_of(deps, "draft.created", draft),
+        event=event_of(deps, "draft.created", draft),
     )
     deps.ledger.append_many([ledger_request(principal, draft)])
     created(draft, principal)

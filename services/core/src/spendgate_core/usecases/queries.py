@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import heapq
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.ledger import LedgerEntry
-from spendgate_core.models import Draft, DraftStatus
-from spendgate_core.principals import Principal
+from spendgate_core.contracts.ledger import LedgerEntry
+from spendgate_core.domain.models import Draft, DraftStatus
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 
 
 def _scope(principal: Principal, account_id: str | None) -> frozenset[str] | None:

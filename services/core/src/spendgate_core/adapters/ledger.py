@@ -47,44 +47,37 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import random
 import threading
 import time
 from collections.abc import Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Any, Protocol, cast
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Any, cast
 
 import redis
 import redis.asyncio
-from pydantic import AwareDatetime, BaseModel, ConfigDict, JsonValue, field_serializer, field_validator
+from pydantic import JsonValue
 
-from spendgate_core.clock import Clock
-from spendgate_core.metrics import LEDGER_ENTRIES
-from spendgate_core.signing import LedgerSigner, LedgerVerifier
-
-ACTIONS: frozenset[str] = frozenset(
-    {
-        "read",
-        "draft",
-        "arm",
-        "confirm",
-        "approve",
-        "reject",
-        "withdraw",
-        "expire",
-        "apply",
-        "apply_failed",
-        "stale",
-        "rollback",
-        "arm_expired",
-    }
+from spendgate_core.contracts.ledger import (
+    ACTIONS,
+    GENESIS_HASH,
+    MAX_LIMIT,
+    ChainChecker,
+    EntryRequest,
+    LedgerCorruptError,
+    LedgerEntry,
+    VerifyReport,
+    canonical_json,
+    checkpoint_message,
+    first_difference,
+    format_ts,
+    read_checkpoint,
+    text_of,
 )
-
-GENESIS_HASH = "0" * 64
-TS_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-MAX_LIMIT = 1000
+from spendgate_core.contracts.signing import LedgerSigner
+from spendgate_core.domain.clock import Clock
+from spendgate_core.metrics import LEDGER_ENTRIES
 
 _BATCH = 500
 MAX_GROUP = 200  # entries per group commit: one script call, well under Lua's unpack limit
@@ -93,224 +86,8 @@ _BACKOFF_BASE_S = 0.001
 _BACKOFF_CAP_S = 0.05
 
 
-class LedgerCorruptError(RuntimeError):
-    """Ledger storage is not what the ledger wrote; run `spendgate audit verify`."""
-
-
 class LedgerContentionError(RuntimeError):
     """An append kept losing the compare-and-set to other writers and gave up."""
-
-
-def canonical_json(obj: object) -> str:
-    """The one JSON form that is hashed, signed and stored. Raises ValueError for NaN or infinity."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-def format_ts(ts: datetime) -> str:
-    """`ts` in the ledger's only timestamp form, e.g. `2025-01-31T09:05:00.000000Z`."""
-    if ts.tzinfo is None:
-        raise ValueError("ledger timestamps must be timezone-aware")
-    return ts.astimezone(UTC).strftime(TS_FORMAT)
-
-
-class LedgerEntry(BaseModel):
-    """One ledger entry. `canonical()` is its stored and exported form."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    seq: int
-    ts: AwareDatetime
-    actor: str
-    action: str
-    account_id: str | None
-    draft_id: str | None
-    details: dict[str, JsonValue]
-    prev_hash: str
-    hash: str
-    sig: str
-
-    @field_validator("ts")
-    @classmethod
-    def _in_utc(cls, ts: datetime) -> datetime:
-        return ts.astimezone(UTC)
-
-    @field_serializer("ts")
-    def _ts_text(self, ts: datetime) -> str:
-        return format_ts(ts)
-
-    def body(self) -> dict[str, Any]:
-        """The hashed fields: everything but `hash` and `sig`, in JSON form."""
-        return self.model_dump(mode="json", exclude={"hash", "sig"})
-
-    def computed_hash(self) -> str:
-        """SHA-256 hex of the canonical JSON of `body()`."""
-        return hashlib.sha256(canonical_json(self.body()).encode("utf-8")).hexdigest()
-
-    def canonical(self) -> str:
-        """The entry exactly as stored: canonical JSON of every field."""
-        return canonical_json(self.model_dump(mode="json"))
-
-
-class VerifyReport(BaseModel):
-    """The outcome of `Ledger.verify()`.
-
-    `entries` is how many entries storage held when verification began; `first_bad` (see the module
-    docstring for its conventions) and `reason`, a short sentence for humans, are None when `ok`.
-    """
-
-    ok: bool
-    entries: int
-    first_bad: int | None = None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class EntryRequest:
-    """What a caller asks the ledger to record; `seq`, `ts`, the hashes and the signature are the ledger's."""
-
-    actor: str
-    action: str
-    account_id: str | None = None
-    draft_id: str | None = None
-    details: Mapping[str, JsonValue] = field(default_factory=dict)
-
-
-class Ledger(Protocol):
-    def append(
-        self,
-        *,
-        actor: str,
-        action: str,
-        account_id: str | None = None,
-        draft_id: str | None = None,
-        details: Mapping[str, JsonValue] | None = None,
-    ) -> LedgerEntry:
-        """Append one signed entry and return it; ValueError for an action not in ACTIONS."""
-        ...
-
-    def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
-        """Append a batch in order, as one group commit; raises the first request's error."""
-        ...
-
-    def latest(self, *, account_id: str | None = None, limit: int = 50) -> list[LedgerEntry]:
-        """Newest first; only `account_id`'s entries when given; `limit` clamped to 1..1000."""
-        ...
-
-    def export(self) -> Iterator[LedgerEntry]:
-        """Every entry, oldest first, read in batches."""
-        ...
-
-    def verify(self) -> VerifyReport:
-        """Recompute the chain, every signature and the checkpoint; never raises on tampered data."""
-        ...
-
-
-def _first_difference(listed: list[int], wanted: list[int]) -> int | None:
-    """The smallest seq an account index gets wrong: missing, extra, or out of order."""
-    differing = set(listed) ^ set(wanted)
-    if differing:
-        return min(differing)
-    return next((a for a, b in zip(listed, wanted, strict=False) if a != b), None) or (
-        listed[len(wanted)] if len(listed) > len(wanted) else None
-    )
-
-
-def _checkpoint_message(seq: int, hash_: str) -> bytes:
-    return canonical_json({"hash": hash_, "seq": seq}).encode("utf-8")
-
-
-def _text(raw: bytes | str) -> str:
-    return raw if isinstance(raw, str) else raw.decode("utf-8")
-
-
-def _read_checkpoint(raw: bytes | str) -> tuple[int, str, str] | None:
-    """`(seq, hash, sig)` of a stored checkpoint, or None unless it is exactly what append writes."""
-    try:
-        text = _text(raw)
-        head = json.loads(text)
-        if not isinstance(head, dict) or head.keys() != {"hash", "seq", "sig"}:
-            return None
-        seq, hash_, sig = head["seq"], head["hash"], head["sig"]
-        if type(seq) is not int or not isinstance(hash_, str) or not isinstance(sig, str):
-            return None
-        return (seq, hash_, sig) if canonical_json(head) == text else None
-    except ValueError:  # bad UTF-8 or bad JSON
-        return None
-
-
-class ChainChecker:
-    """Verifies a ledger fed oldest entry first, then its checkpoint; pure, so storage-agnostic.
-
-    `feed` returns a failing report at the first bad entry (stop feeding then); `finish` checks the
-    checkpoint against what was fed. `stored` is how many entries storage held, echoed in reports.
-    """
-
-    def __init__(self, verifier: LedgerVerifier, *, stored: int) -> None:
-        self._verifier = verifier
-        self._stored = stored
-        self._count = 0
-        self._last_hash = GENESIS_HASH
-        self.account_seqs: dict[str, list[int]] = {}  # what each per-account index must list
-
-    @property
-    def checked(self) -> int:
-        """How many entries have been fed and found good."""
-        return self._count
-
-    def _bad(self, first_bad: int, reason: str) -> VerifyReport:
-        return VerifyReport(ok=False, entries=self._stored, first_bad=first_bad, reason=reason)
-
-    def feed(self, raw: bytes | str) -> VerifyReport | None:
-        position = self._count + 1
-        try:
-            text = _text(raw)
-            entry = LedgerEntry.model_validate_json(text)
-            # Re-serialising catches edits that parse to the same values (whitespace, number
-            # spellings, duplicate keys) and stops any lax coercion from hiding a change.
-            canonical = entry.canonical() == text
-            computed = entry.computed_hash()
-        except ValueError:  # bad UTF-8, bad JSON, wrong fields, non-finite numbers
-            return self._bad(position, f"entry {position} is unreadable")
-        if not canonical:
-            return self._bad(position, f"entry {position} was edited in storage")
-        if entry.seq != position:
-            return self._bad(
-                position,
-                f"position {position} holds seq {entry.seq}: entries were deleted, inserted or reordered",
-            )
-        if entry.prev_hash != self._last_hash:
-            return self._bad(position, f"entry {position} does not link to the entry before it")
-        if entry.hash != computed:
-            return self._bad(position, f"entry {position} does not match its hash")
-        if not self._verifier.verify(entry.hash.encode("ascii"), entry.sig):
-            return self._bad(position, f"entry {position} is not signed by the ledger key")
-        self._count = position
-        self._last_hash = entry.hash
-        if entry.account_id is not None:
-            self.account_seqs.setdefault(entry.account_id, []).append(position)
-        return None
-
-    def finish(self, head_raw: bytes | str | None) -> VerifyReport:
-        count = self._count
-        if head_raw is None:
-            if count == 0:
-                return VerifyReport(ok=True, entries=0)
-            return self._bad(count + 1, "the signed checkpoint is missing")
-        head = _read_checkpoint(head_raw)
-        if head is None:
-            return self._bad(count + 1, "the checkpoint is unreadable")
-        seq, hash_, sig = head
-        if not self._verifier.verify(_checkpoint_message(seq, hash_), sig):
-            return self._bad(count + 1, "the checkpoint is not signed by the ledger key")
-        if seq > count:
-            return self._bad(
-                count + 1, f"the checkpoint vouches for {seq} entries but {count} remain: the tail is gone"
-            )
-        if seq < count:
-            return self._bad(seq + 1, f"entries after seq {seq} are not covered by the checkpoint")
-        if hash_ != self._last_hash:
-            return self._bad(count, f"entry {count} differs from the checkpoint")
-        return VerifyReport(ok=True, entries=count)
 
 
 # Compare-and-set append of a batch of entries. Appends only if the head is the one the batch was built on
@@ -359,7 +136,7 @@ def _reply(raw: Any) -> tuple[int, str]:
     """The append script's `{status, payload}`."""
     status, payload = cast(list[Any], raw)
     try:
-        return int(status), _text(payload)
+        return int(status), text_of(payload)
     except UnicodeDecodeError:
         raise LedgerCorruptError("the ledger checkpoint is unreadable (run spendgate audit verify)") from None
 
@@ -485,7 +262,7 @@ class RedisLedger:
     ) -> tuple[AppendAttempt, str]:
         """The script run that appends `built` if the head is still `head_raw`, and the head it writes."""
         last = built[-1][0]
-        signature = self._signer.sign(_checkpoint_message(last.seq, last.hash))
+        signature = self._signer.sign(checkpoint_message(last.seq, last.hash))
         new_head = canonical_json({"hash": last.hash, "seq": last.seq, "sig": signature})
         keys = [self._entries_key, self._head_key]
         index_seqs: list[int] = []
@@ -533,7 +310,7 @@ class RedisLedger:
     def _parse_head(head_raw: str) -> tuple[int, str]:
         if not head_raw:
             return 0, GENESIS_HASH
-        head = _read_checkpoint(head_raw)
+        head = read_checkpoint(head_raw)
         if head is None:
             raise LedgerCorruptError("the ledger checkpoint is unreadable (run spendgate audit verify)")
         return head[0], head[1]
@@ -613,7 +390,7 @@ class RedisLedger:
         """
         expected = dict(checker.account_seqs)
         for key in self._redis.scan_iter(match=f"{self._account_prefix}*", count=500):
-            account = _text(key).removeprefix(self._account_prefix)
+            account = text_of(key).removeprefix(self._account_prefix)
             try:
                 listed = [int(s) for s in cast(list[bytes], self._redis.lrange(key, 0, -1))]
             except (ValueError, redis.ResponseError):
@@ -629,7 +406,7 @@ class RedisLedger:
                 return VerifyReport(
                     ok=False,
                     entries=stored,
-                    first_bad=_first_difference(listed, wanted),
+                    first_bad=first_difference(listed, wanted),
                     reason=f"the audit index of account {account!r} does not match the chain",
                 )
         if expected:

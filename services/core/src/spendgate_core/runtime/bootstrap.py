@@ -5,16 +5,16 @@ from __future__ import annotations
 import redis
 import redis.asyncio
 
-from spendgate_core.clock import Clock, SystemClock
-from spendgate_core.deps import CoreDeps
-from spendgate_core.events import RedisEvents
-from spendgate_core.ledger import RedisLedger
-from spendgate_core.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.platforms.reader import PlatformReader
-from spendgate_core.policy import PolicyBook
-from spendgate_core.settings import CoreSettings
-from spendgate_core.signing import load_signing_key
-from spendgate_core.store import RedisDraftStore
+from spendgate_core.adapters.events import RedisEvents
+from spendgate_core.adapters.ledger import RedisLedger
+from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.adapters.store import RedisDraftStore
+from spendgate_core.contracts.signing import load_signing_key
+from spendgate_core.domain.clock import Clock, SystemClock
+from spendgate_core.domain.policy import PolicyBook
+from spendgate_core.runtime.settings import CoreSettings
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.ports import PlatformReader
 
 
 def redis_client(settings: CoreSettings) -> redis.Redis:

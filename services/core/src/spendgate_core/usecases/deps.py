@@ -10,16 +10,15 @@ from typing import TYPE_CHECKING, TypeVar
 
 import anyio.to_thread
 
-from spendgate_core.clock import Clock
+from spendgate_core.domain.clock import Clock
+from spendgate_core.domain.platform import Account
+from spendgate_core.domain.policy import Limits, PolicyBook
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import NotFound
-from spendgate_core.ledger import Ledger
-from spendgate_core.platforms.reader import Account, PlatformReader
-from spendgate_core.policy import Limits, PolicyBook
-from spendgate_core.principals import Principal
-from spendgate_core.store import DraftStore
+from spendgate_core.usecases.ports import DraftStore, Ledger, PlatformReader
 
 if TYPE_CHECKING:
-    from spendgate_core.events import EventSink
+    from spendgate_core.usecases.ports import EventSink
 
 T = TypeVar("T")
 

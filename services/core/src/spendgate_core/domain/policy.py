@@ -13,9 +13,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from spendgate_core.domain.models import Change, ChangeField, Draft, DraftKind
+from spendgate_core.domain.money import format_money, to_minor
 from spendgate_core.errors import ConfigError, PolicyViolation
-from spendgate_core.models import Change, ChangeField, Draft, DraftKind
-from spendgate_core.money import format_money, to_minor
 
 
 class PolicyValues(BaseModel):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal, Protocol
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from spendgate_core.models import CampaignStatus
+from spendgate_core.domain.models import CampaignStatus
 
 
 class _Upstream(BaseModel):
@@ -45,29 +45,3 @@ class PerformanceRow(_Upstream):
 
 
 Granularity = Literal["day", "total"]
-
-
-class PlatformReader(Protocol):
-    platform: str
-
-    def list_accounts(self) -> list[Account]: ...
-
-    def list_campaigns(self, account_id: str) -> list[Campaign]: ...
-
-    def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
-        """The live campaign; raises NotFound for an unknown account or campaign."""
-        ...
-
-    def insights(
-        self, account_id: str, *, campaign_id: str | None, since: date, until: date, granularity: Granularity
-    ) -> list[PerformanceRow]: ...
-
-
-class AsyncCampaignReader(Protocol):
-    """The live campaign read that drafts start from, for an event loop."""
-
-    platform: str
-
-    async def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
-        """As `PlatformReader.get_campaign`."""
-        ...

@@ -8,8 +8,8 @@ from urllib.parse import quote
 
 import httpx
 
-from spendgate_core.platforms.http import send
-from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow
+from spendgate_core.adapters.platforms.http import send
+from spendgate_core.domain.platform import Account, Campaign, Granularity, PerformanceRow
 
 PLATFORM = "adsim"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import aiohttp
 
-from spendgate_core.platforms.adsim import PLATFORM, campaign_path, headers, unknown_campaign
-from spendgate_core.platforms.async_http import aget, session
-from spendgate_core.platforms.reader import Campaign
+from spendgate_core.adapters.platforms.adsim import PLATFORM, campaign_path, headers, unknown_campaign
+from spendgate_core.adapters.platforms.async_http import aget, session
+from spendgate_core.domain.platform import Campaign
 
 
 class AsyncAdsimReader:

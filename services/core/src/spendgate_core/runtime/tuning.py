@@ -1,11 +1,9 @@
-"""How a long-running service's cyclic garbage collector is set, once start-up is done.
+"""Runtime tuning, in one explicit call from each service's entrypoint (importing does nothing).
 
 A service builds most of its objects at start-up (modules, pydantic validators and schemas, tool tables)
 and keeps them for its life. CPython's collector walks every one of them again on each full collection,
-and at 700 allocations per young collection it runs several young collections per tool call. Measured
-on the gateway under 32 concurrent snapshot reads (bench/): a full collection took 155 ms and the
-collector took about a quarter of the process's CPU. Freezing the start-up heap and collecting the young
-generation less often cut the gateway's CPU per call by 10-15%.
+and at its default threshold it runs several young collections per tool call. Freezing the start-up heap
+and collecting the young generation less often takes that work away (README, "Performance").
 
 Reference counting still frees almost everything at once; these settings only change how often the
 collector looks for garbage cycles, so the cost is a little more memory held by cycles between looks.

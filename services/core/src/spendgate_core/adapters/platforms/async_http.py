@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import aiohttp
 import httpx
 
-from spendgate_core.platforms.http import checked, timed_out, unreachable
+from spendgate_core.adapters.platforms.http import checked, timed_out, unreachable
 
 
 def session(

@@ -105,7 +105,7 @@ def load_signing_key(path: Path) -> LedgerSigner:
     except FileNotFoundError:
         raise LedgerKeyError(
             f"ledger key file {path} does not exist "
-            "(create one with spendgate_core.signing.generate_key_file)"
+            "(create one with spendgate_core.contracts.signing.generate_key_file)"
         ) from None
     except OSError as exc:
         raise LedgerKeyError(f"ledger key file {path} cannot be read: {exc.strerror or exc}") from None

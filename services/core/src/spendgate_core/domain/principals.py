@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from spendgate_core.domain.models import PrincipalKind
 from spendgate_core.errors import ConfigError
-from spendgate_core.models import PrincipalKind
 
 Scope = Literal["mcp.read", "mcp.draft"]
 Role = Literal["viewer", "approver", "admin"]

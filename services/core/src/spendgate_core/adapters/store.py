@@ -14,40 +14,30 @@ import builtins
 import logging
 from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.asyncio
 
+from spendgate_core.adapters.events import PUBLISH_ONCE_FUNCTION, announcement
+from spendgate_core.domain.ids import is_draft_id
+from spendgate_core.domain.models import (
+    IN_FLIGHT_STATUSES,
+    OPEN_STATUSES,
+    RESERVING_STATUSES,
+    Draft,
+    DraftStatus,
+)
+from spendgate_core.domain.money import format_money
 from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation, VersionConflict
-from spendgate_core.events import PUBLISH_ONCE_FUNCTION
-from spendgate_core.ids import is_draft_id
-from spendgate_core.models import IN_FLIGHT_STATUSES, OPEN_STATUSES, RESERVING_STATUSES, Draft, DraftStatus
-from spendgate_core.money import format_money
 
 if TYPE_CHECKING:
-    from spendgate_core.events import Announcement
+    from spendgate_core.contracts.events import Event
 
 log = logging.getLogger(__name__)
 
 _LIST_PAGE = 200
 _LIST_SCAN_CAP = 5000
-
-
-class DraftStore(Protocol):
-    def create(self, draft: Draft, *, max_pending: int, announcement: Announcement | None = None) -> None: ...
-    def get(self, draft_id: str) -> Draft: ...
-    def save(self, draft: Draft, *, expected_version: int) -> Draft: ...
-    def reserve_and_save(
-        self, draft: Draft, *, expected_version: int, envelope_cap: int, now: datetime
-    ) -> Draft: ...
-    def list(
-        self, *, accounts: frozenset[str] | None, status: DraftStatus | None, limit: int
-    ) -> builtins.list[Draft]: ...
-    def ids_with_status(self, status: DraftStatus) -> builtins.list[str]: ...
-    def ids_due_to_expire(self, *, now: datetime, limit: int = 1000) -> builtins.list[str]: ...
-    def open_count(self, account_id: str) -> int: ...
-    def envelope_used(self, account_id: str, *, now: datetime) -> int: ...
 
 
 def _ms(at: datetime) -> int:
@@ -276,17 +266,17 @@ class RedisDraftStore:
         return f"{self._ns}:envelope:held:{draft_id}"  # the envelope member this draft holds
 
     # writes -----------------------------------------------------------------------------------------
-    def create(self, draft: Draft, *, max_pending: int, announcement: Announcement | None = None) -> None:
+    def create(self, draft: Draft, *, max_pending: int, event: Event | None = None) -> None:
         """Store a new pending draft, taking its field locks, and write its `announcement`; refuse a
         duplicate or a flood.
 
         One script, so the checks and the writes are one atomic step and one round trip.
         """
-        keys, args = self._create_call(draft, max_pending=max_pending, announcement=announcement)
+        keys, args = self._create_call(draft, max_pending=max_pending, event=event)
         _refuse_unless_created(draft, max_pending, self._create_script(keys=keys, args=args))
 
     def _create_call(
-        self, draft: Draft, *, max_pending: int, announcement: Announcement | None
+        self, draft: Draft, *, max_pending: int, event: Event | None
     ) -> tuple[builtins.list[str], builtins.list[str | int]]:
         """The create script's keys and arguments (see `_CREATE_LUA`)."""
         locks = [self._lock_key(k) for k in draft.field_keys()]
@@ -307,9 +297,10 @@ class RedisDraftStore:
             max_pending,
             len(locks),
         ]
-        if announcement is not None:
-            keys += announcement.keys
-            args += announcement.args
+        if event is not None:
+            announced = announcement(event)
+            keys += announced.keys
+            args += announced.args
         return keys, args
 
     def save(self, draft: Draft, *, expected_version: int) -> Draft:
@@ -465,11 +456,9 @@ class AsyncDraftStore:
         self._r = client
         self._create_script = client.register_script(_CREATE_LUA)
 
-    async def create(
-        self, draft: Draft, *, max_pending: int, announcement: Announcement | None = None
-    ) -> None:
+    async def create(self, draft: Draft, *, max_pending: int, event: Event | None = None) -> None:
         """As `RedisDraftStore.create`."""
-        keys, args = self._store._create_call(draft, max_pending=max_pending, announcement=announcement)
+        keys, args = self._store._create_call(draft, max_pending=max_pending, event=event)
         _refuse_unless_created(draft, max_pending, await self._create_script(keys=keys, args=args))
 
     async def envelope_used(self, account_id: str, *, now: datetime) -> int:

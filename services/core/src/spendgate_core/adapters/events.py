@@ -23,19 +23,17 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import redis
 from redis.commands.core import Script
 
-from spendgate_core.ids import ulid
-from spendgate_core.models import Draft, DraftStatus
-from spendgate_core.views import draft_view
+from spendgate_core.contracts.events import EVENT_OF_STATUS, Event, EventType, draft_event
+from spendgate_core.domain.models import Draft, DraftStatus
 
 if TYPE_CHECKING:
-    from spendgate_core.deps import CoreDeps
-    from spendgate_core.store import DraftStore
+    from spendgate_core.usecases.ports import DraftStore
 
 log = logging.getLogger(__name__)
 
@@ -45,43 +43,6 @@ MARKER_TTL = timedelta(days=7)  # longer than any reconcile lookback, so nothing
 DELIVERY_LOG_KEY = "sg:events:deliveries"
 DELIVERY_LOG_MAX = 1000
 
-EventType = Literal[
-    "draft.created",
-    "draft.armed",
-    "draft.approval_recorded",  # a human confirmed; more approvals are needed (four eyes)
-    "draft.disarmed",  # every arm window passed; pending again
-    "draft.approved",
-    "draft.rejected",
-    "draft.withdrawn",
-    "draft.applied",
-    "draft.apply_failed",
-    "draft.stale",
-    "draft.expired",
-]
-# What subscribers receive (SPEC §7); the other types only drive the Slack message.
-OUTBOUND_TYPES: frozenset[str] = frozenset(
-    {
-        "draft.created",
-        "draft.approved",
-        "draft.rejected",
-        "draft.applied",
-        "draft.apply_failed",
-        "draft.stale",
-        "draft.expired",
-    }
-)
-
-# The event a draft's current status stands for, for `reconcile` (pending only at version 1: created).
-_EVENT_OF_STATUS: dict[DraftStatus, EventType] = {
-    DraftStatus.PENDING: "draft.created",
-    DraftStatus.APPROVED: "draft.approved",
-    DraftStatus.REJECTED: "draft.rejected",
-    DraftStatus.WITHDRAWN: "draft.withdrawn",
-    DraftStatus.APPLIED: "draft.applied",
-    DraftStatus.APPLY_FAILED: "draft.apply_failed",
-    DraftStatus.STALE: "draft.stale",
-    DraftStatus.EXPIRED: "draft.expired",
-}
 
 # Announce (draft, version) once: one Lua function, run alone (`_PUBLISH_ONCE`) and by the store's create
 # script. The marker is written only after the XADD succeeded: a script is not rolled back when a command
@@ -113,27 +74,12 @@ return added
 )
 
 
-class EventSink(Protocol):
-    def publish(self, type: EventType, draft: Draft, *, now: datetime, url: str | None) -> None:
-        """Announce that `draft` (as saved) reached the state `type` names. Never raises."""
-        ...
-
-
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def marker_key(draft_id: str, version: int) -> str:
     return f"sg:events:seen:{draft_id}:{version}"
-
-
-def event_payload(*, type: EventType, draft: Draft, now: datetime, url: str | None = None) -> dict[str, Any]:
-    return {
-        "id": f"evt_{ulid(now)}",
-        "type": type,
-        "created_at": now.isoformat(),
-        "data": draft_view(draft, url=url),
-    }
 
 
 @dataclass(frozen=True)
@@ -147,18 +93,17 @@ class Announcement:
     args: tuple[str | int, ...]  # marker TTL (s), stream MAXLEN, event id, type, draft id, payload
 
 
-def announcement(type: EventType, draft: Draft, *, now: datetime, url: str | None) -> Announcement:
-    payload = event_payload(type=type, draft=draft, now=now, url=url)
+def announcement(event: Event) -> Announcement:
     return Announcement(
-        event_id=str(payload["id"]),
-        keys=(marker_key(draft.id, draft.version), STREAM_KEY),
+        event_id=event.id,
+        keys=(marker_key(event.draft_id, event.version), STREAM_KEY),
         args=(
             int(MARKER_TTL.total_seconds()),
             STREAM_MAXLEN,
-            payload["id"],
-            type,
-            draft.id,
-            json.dumps(payload, separators=(",", ":"), sort_keys=True),
+            event.id,
+            event.type,
+            event.draft_id,
+            json.dumps(event.payload, separators=(",", ":"), sort_keys=True),
         ),
     )
 
@@ -177,7 +122,7 @@ def publish(
     Best effort by contract: a Redis failure is logged and swallowed, because the state change it
     announces is already saved and must stand (see the module docstring for what recovers it).
     """
-    event = announcement(type, draft, now=now or datetime.now(UTC), url=url)
+    event = announcement(draft_event(type, draft, now=now or datetime.now(UTC), url=url))
     try:
         # EVALSHA: the script is not resent every time.
         added = (script or publish_script(client))(keys=event.keys, args=event.args)
@@ -203,19 +148,6 @@ class RedisEvents:
         publish(self._r, type=type, draft=draft, now=now, url=url, script=self._script)
 
 
-def announce(deps: CoreDeps, type: EventType, draft: Draft) -> None:
-    """The use cases' one-line hook: publish if this process has an event sink wired."""
-    if deps.events is not None:
-        deps.events.publish(type, draft, now=deps.clock.now(), url=deps.draft_url(draft.id))
-
-
-def announcement_of(deps: CoreDeps, type: EventType, draft: Draft) -> Announcement | None:
-    """What `announce` would publish, for a store script to write together with the change itself."""
-    if deps.events is None:
-        return None
-    return announcement(type, draft, now=deps.clock.now(), url=deps.draft_url(draft.id))
-
-
 def _last_change(draft: Draft) -> datetime:
     stamps = (draft.created_at, draft.decided_at, draft.approved_at, draft.applied_at)
     return max(s for s in stamps if s is not None)
@@ -236,7 +168,7 @@ def reconcile(
     """
     published: list[str] = []
     script = publish_script(client)
-    for status, type in _EVENT_OF_STATUS.items():
+    for status, type in EVENT_OF_STATUS.items():
         drafts = [
             d
             for d in store.list(accounts=None, status=status, limit=per_status)

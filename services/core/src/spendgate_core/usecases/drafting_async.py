@@ -16,8 +16,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.drafting import (
+from spendgate_core.contracts.ledger import EntryRequest
+from spendgate_core.domain.models import CampaignStatus, Draft
+from spendgate_core.domain.platform import Account, Campaign
+from spendgate_core.domain.policy import check_draft
+from spendgate_core.domain.principals import Principal
+from spendgate_core.errors import SpendgateError
+from spendgate_core.usecases.announcing import event_of
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.drafting import (
     Proposal,
     budget_amounts,
     budget_change,
@@ -31,14 +38,7 @@ from spendgate_core.drafting import (
     shift_amount,
     status_change,
 )
-from spendgate_core.errors import SpendgateError
-from spendgate_core.events import announcement_of
-from spendgate_core.ledger import EntryRequest
-from spendgate_core.models import CampaignStatus, Draft
-from spendgate_core.platforms.reader import Account, AsyncCampaignReader, Campaign
-from spendgate_core.policy import check_draft
-from spendgate_core.principals import Principal
-from spendgate_core.store import AsyncDraftStore
+from spendgate_core.usecases.ports import AsyncCampaignReader, AsyncDraftStore
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +106,8 @@ async def _stage(
     check_draft(draft, limits=limits, envelope_used=used)
 
     async def persist() -> None:
-        event = announcement_of(deps, "draft.created", draft)
-        await io.store.create(draft, max_pending=limits.max_pending_drafts, announcement=event)
+        event = event_of(deps, "draft.created", draft)
+        await io.store.create(draft, max_pending=limits.max_pending_drafts, event=event)
         await io.ledger.record(ledger_request(principal, draft))
         created(draft, principal)
 
