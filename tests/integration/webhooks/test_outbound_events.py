@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 from standardwebhooks import Webhook
@@ -32,6 +32,7 @@ from spendgate_executor.events.config import EventSettings, event_config
 from spendgate_executor.events.deliveries import DELIVER_JOB, DUE_KEY, Deliveries
 from spendgate_executor.events.relay import RECONCILE_LOCK, EventRelay, relay_events
 from spendgate_executor.settings import ExecutorSettings
+from tests.support.executor import ExecutorWiring
 from tests.support.servers import serve_in_thread
 from tests.support.stack import World
 
@@ -73,8 +74,18 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
 
 
 @pytest.fixture
-def wire(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., Deliveries]]:
-    """Wire this process's executor (whose delivery jobs the in-process worker runs) for one subscriber."""
+def executor() -> Iterator[ExecutorWiring]:
+    """The executor the in-process worker runs delivery jobs with; `wire` builds it for a subscriber."""
+    wired = ExecutorWiring(lambda: pytest.fail("call wire(url) before working the queue"))
+    yield wired
+    wired.close()
+
+
+@pytest.fixture
+def wire(
+    world: World, monkeypatch: pytest.MonkeyPatch, executor: ExecutorWiring
+) -> Callable[..., Deliveries]:
+    """Wire the executor (whose delivery jobs the in-process worker runs) for one subscriber."""
     for name, value in world.env().items():
         monkeypatch.setenv(name, value)
 
@@ -89,36 +100,42 @@ def wire(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[...
                 event_lease_seconds=30,
             )
         )
-        deps = wiring.configure(load_settings(ExecutorSettings), events=config)
+        deps = executor.rewire(lambda: wiring.build(load_settings(ExecutorSettings), events=config))
         return deps.delivery.deliveries
 
-    yield configure
-    wiring.reset()
+    return configure
 
 
-def work(world: World) -> None:
-    """One burst of an in-process worker on the events queue (its own connection, as the worker has)."""
-    connection = redis.Redis.from_url(world.redis_url)
-    try:
-        queue = Queue(EVENTS_QUEUE, connection=connection, serializer=JSONSerializer)
-        SimpleWorker([queue], connection=connection, serializer=JSONSerializer).work(burst=True)
-    finally:
-        connection.close()
+def work(executor: ExecutorWiring, world: World) -> None:
+    """One burst of spendgate's worker, in process, on the events queue."""
+    executor.work(world.redis_url, EVENTS_QUEUE)
 
 
-def pump(world: World, client: redis.Redis, deliveries: Deliveries, url: str, *, until: Any) -> None:
+def pump(
+    executor: ExecutorWiring,
+    world: World,
+    client: redis.Redis,
+    deliveries: Deliveries,
+    url: str,
+    *,
+    until: Any,
+) -> None:
     """What the worker's relay task does every second, until `until()` holds."""
     deadline = time.monotonic() + 20
     while not until():
         assert time.monotonic() < deadline, "deliveries did not settle in time"
         relay_events(client, deliveries, subscribers=(url,), consumer="worker-1")
         deliveries.enqueue_due()
-        work(world)
+        work(executor, world)
         time.sleep(0.03)
 
 
 def test_a_failing_subscriber_is_retried_and_gets_the_event_once(
-    world: World, hooks: Hooks, receiver: tuple[Receiver, str], wire: Callable[..., Deliveries]
+    world: World,
+    hooks: Hooks,
+    receiver: tuple[Receiver, str],
+    wire: Callable[..., Deliveries],
+    executor: ExecutorWiring,
 ) -> None:
     subscriber, url = receiver
     subscriber.script = [500, 500]
@@ -136,13 +153,16 @@ def test_a_failing_subscriber_is_retried_and_gets_the_event_once(
     assert job_id.startswith(f"deliver-{event_id}-") and job_id.endswith("-a1")
 
     pump(
+        executor,
         world,
         hooks.redis,
         deliveries,
         url,
         until=lambda: any(r["status"] == 200 for r in subscriber.received),
     )
-    pump(world, hooks.redis, deliveries, url, until=lambda: True)  # one more pass: nothing is sent again
+    pump(
+        executor, world, hooks.redis, deliveries, url, until=lambda: True
+    )  # one more pass: nothing is sent again
     assert [r["status"] for r in subscriber.received] == [500, 500, 200]
     assert all(r["verified"] for r in subscriber.received)
     assert {r["headers"]["webhook-id"] for r in subscriber.received} == {event_id}
@@ -164,7 +184,11 @@ def test_a_failing_subscriber_is_retried_and_gets_the_event_once(
 
 
 def test_a_delivery_gives_up_after_its_budget(
-    world: World, hooks: Hooks, receiver: tuple[Receiver, str], wire: Callable[..., Deliveries]
+    world: World,
+    hooks: Hooks,
+    receiver: tuple[Receiver, str],
+    wire: Callable[..., Deliveries],
+    executor: ExecutorWiring,
 ) -> None:
     subscriber, url = receiver
     subscriber.script = [503] * 10
@@ -172,13 +196,14 @@ def test_a_delivery_gives_up_after_its_budget(
     relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1")
     hooks.propose()
     pump(
+        executor,
         world,
         hooks.redis,
         deliveries,
         url,
         until=lambda: hooks.redis.zcard(DUE_KEY) == 0 and subscriber.received,
     )
-    pump(world, hooks.redis, deliveries, url, until=lambda: True)
+    pump(executor, world, hooks.redis, deliveries, url, until=lambda: True)
     assert len(subscriber.received) == 3
     outcomes = [e["outcome"] for e in events.recent_deliveries(hooks.redis)]
     assert outcomes == ["failed", "retrying", "retrying"]
@@ -190,6 +215,7 @@ def test_only_the_spec_event_types_go_out(
     receiver: tuple[Receiver, str],
     people: dict[str, Principal],
     wire: Callable[..., Deliveries],
+    executor: ExecutorWiring,
 ) -> None:
     subscriber, url = receiver
     deliveries = wire(url)
@@ -207,8 +233,8 @@ def test_only_the_spec_event_types_go_out(
         channel="rest",
         queue=_NoQueue(),
     )
-    pump(world, hooks.redis, deliveries, url, until=lambda: len(subscriber.received) >= 2)
-    pump(world, hooks.redis, deliveries, url, until=lambda: True)
+    pump(executor, world, hooks.redis, deliveries, url, until=lambda: len(subscriber.received) >= 2)
+    pump(executor, world, hooks.redis, deliveries, url, until=lambda: True)
     types = [json.loads(r["body"])["type"] for r in subscriber.received]
     assert sorted(types) == ["draft.approved", "draft.created"]  # draft.armed stays internal
 
@@ -219,7 +245,11 @@ class _NoQueue:
 
 
 def test_the_worker_relay_task_does_all_three_steps(
-    world: World, hooks: Hooks, receiver: tuple[Receiver, str], wire: Callable[..., Deliveries]
+    world: World,
+    hooks: Hooks,
+    receiver: tuple[Receiver, str],
+    wire: Callable[..., Deliveries],
+    executor: ExecutorWiring,
 ) -> None:
     subscriber, url = receiver
     deliveries = wire(url)
@@ -238,7 +268,7 @@ def test_the_worker_relay_task_does_all_three_steps(
     hooks.redis.delete(RECONCILE_LOCK)
     relay.step()  # relays draft.created; reconcile publishes the lost draft.rejected
     relay.step()  # relays draft.rejected
-    work(world)
+    work(executor, world)
     types = sorted(json.loads(r["body"])["type"] for r in subscriber.received)
     assert types == ["draft.created", "draft.rejected"]
     assert all(r["verified"] for r in subscriber.received)

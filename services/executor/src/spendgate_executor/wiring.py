@@ -1,8 +1,7 @@
-"""Per-process wiring: build the executor's dependencies once, lazily, inside the process that runs jobs.
+"""Wiring: build the executor's dependencies from settings, and close them.
 
-Nothing here runs at import. The worker entrypoint calls `configure(settings)`; a job that runs in a
-process nobody configured (an `rq worker` CLI, a test's in-process worker) builds from the environment
-on first use. Tests call `configure(...)` with their own clock and `reset()` between tests.
+Nothing here runs at import and nothing is kept here: the worker entrypoint builds one set, hands it to
+its RQ worker (which passes it to every job) and to its background tasks, and closes it on the way out.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import threading
 
 import httpx
 
@@ -29,9 +27,6 @@ from spendgate_executor.leases import Leases
 from spendgate_executor.retries import RetrySchedule
 from spendgate_executor.settings import ExecutorSettings
 from spendgate_executor.writer import AdsimWriter
-
-_lock = threading.Lock()
-_current: ExecutorDeps | None = None
 
 
 def build(
@@ -71,37 +66,6 @@ def build(
             clock=core.clock,
         ),
     )
-
-
-def configure(
-    settings: ExecutorSettings, *, clock: Clock | None = None, events: EventConfig | None = None
-) -> ExecutorDeps:
-    """Wire this process from `settings` (replacing any earlier wiring) and return the dependencies."""
-    global _current
-    deps = build(settings, clock=clock, events=events)
-    with _lock:
-        previous, _current = _current, deps
-    if previous is not None:
-        close(previous)
-    return deps
-
-
-def current() -> ExecutorDeps:
-    """This process's dependencies, built from the environment on first use."""
-    global _current
-    with _lock:
-        if _current is None:
-            _current = build(load_settings(ExecutorSettings))
-        return _current
-
-
-def reset() -> None:
-    """Forget (and close) this process's wiring; the next `current()` builds afresh."""
-    global _current
-    with _lock:
-        previous, _current = _current, None
-    if previous is not None:
-        close(previous)
 
 
 def close(deps: ExecutorDeps) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from rq import Queue, SimpleWorker
+from rq.executions import Execution
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from spendgate_core.contracts.jobs import EVENTS_QUEUE
@@ -16,6 +19,7 @@ from spendgate_core.runtime.bootstrap import redis_client
 from spendgate_core.runtime.settings import load_settings
 from spendgate_core.runtime.tuning import settle_after_startup
 from spendgate_executor import wiring
+from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.events.config import EventSettings, event_config
 from spendgate_executor.events.relay import EventRelay
 from spendgate_executor.jobqueue import ApplyJobs
@@ -24,6 +28,23 @@ from spendgate_executor.settings import ExecutorSettings
 from spendgate_executor.sweep import Sweeper
 
 log = logging.getLogger(__name__)
+
+
+class ExecutorJob(Job):
+    """A spendgate job: its function receives the running worker's dependencies as its first argument.
+
+    `deps` is set in memory by `ExecutorWorker` just before the job runs; it is never saved with the job,
+    so the queue still carries only primitive arguments.
+    """
+
+    deps: ExecutorDeps | None = None
+
+    def _execute(self) -> Any:
+        if self.deps is None:
+            raise RuntimeError(f"job {self.id} needs spendgate's worker (`spendgate worker`) to run")
+        if self.func is None:
+            raise ValueError(f"job {self.id} has no function")
+        return self.func(self.deps, *self.args, **self.kwargs)
 
 
 class ExecutorWorker(SimpleWorker):
@@ -42,6 +63,15 @@ class ExecutorWorker(SimpleWorker):
     whose lease then lapses and the sweep hands the draft to another worker.
     """
 
+    def __init__(self, queues: list[Queue], *, deps: ExecutorDeps, **options: Any) -> None:
+        super().__init__(queues, job_class=ExecutorJob, **options)
+        self.deps = deps
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        if isinstance(job, ExecutorJob):
+            job.deps = self.deps
+        return bool(super().perform_job(job, queue, execution))
+
 
 def run(*, burst: bool, metrics_port: int) -> None:
     """Run one worker until SIGTERM (or, with `burst`, until the queue is empty). Port 0: no HTTP server."""
@@ -53,7 +83,7 @@ def run(*, burst: bool, metrics_port: int) -> None:
     except ConfigError as exc:
         sys.stderr.write(f"spendgate worker: {exc.message}\n")
         raise SystemExit(2) from None
-    deps = wiring.configure(settings, events=events_config)
+    deps = wiring.build(settings, events=events_config)
     # RQ stretches its connection's socket timeout to its blocking dequeue (minutes): give it its own
     # client, so the draft store and leases keep their short timeouts.
     rq_connection = redis_client(settings)
@@ -66,6 +96,7 @@ def run(*, burst: bool, metrics_port: int) -> None:
         connection=rq_connection,
         serializer=JSONSerializer,
         name=f"spendgate-executor-{deps.worker_id.replace(':', '-')}",
+        deps=deps,
     )
     metrics = None
     if metrics_port:
@@ -94,5 +125,5 @@ def run(*, burst: bool, metrics_port: int) -> None:
         if metrics is not None:
             metrics.shutdown()
         rq_connection.close()
-        wiring.reset()
+        wiring.close(deps)
     log.info("worker %s stopped", worker.name)
