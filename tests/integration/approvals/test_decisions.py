@@ -7,7 +7,14 @@ import redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from spendgate_core.contracts.jobs import APPLY_JOB, APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.jobs import (
+    APPLY_JOB,
+    APPLY_QUEUE,
+    FAILURE_TTL,
+    JOB_TIMEOUT,
+    RESULT_TTL,
+    apply_job_id,
+)
 from spendgate_core.contracts.views import draft_view
 from spendgate_core.domain.principals import Principal
 from spendgate_core.usecases.deps import CoreDeps
@@ -85,6 +92,9 @@ def test_confirm_approves_and_enqueues_one_apply_job(
     assert queued_jobs(redis_client) == [job_id]
     job = Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer)
     assert job.func_name == APPLY_JOB and list(job.args) == [draft_id, 3]
+    # The same RQ options as the executor's own enqueues: both send the contract's one ApplyJob.
+    assert job.timeout == JOB_TIMEOUT.total_seconds()
+    assert job.failure_ttl == FAILURE_TTL.total_seconds() and job.result_ttl == RESULT_TTL.total_seconds()
 
     # A retried confirm returns the recorded outcome: same state, no second job.
     again = api.confirm("alice", draft_id, armed["confirm_token"])
