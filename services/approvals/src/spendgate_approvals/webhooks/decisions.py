@@ -10,8 +10,6 @@ approve (two webhooks naming two approvers, or one webhook plus another channel)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import unicodedata
 from typing import Annotated, Any, Literal
 
@@ -20,30 +18,21 @@ from standardwebhooks import Webhook
 
 from spendgate_core.contracts.jobs import ApplyQueue
 from spendgate_core.contracts.views import draft_view
+from spendgate_core.contracts.webhooks import checked_webhook_secret
 from spendgate_core.domain.models import Channel, DraftStatus
 from spendgate_core.domain.principals import PrincipalDirectory
-from spendgate_core.errors import ConfigError, Forbidden, PreconditionFailed, VersionConflict
+from spendgate_core.errors import Forbidden, PreconditionFailed, VersionConflict
 from spendgate_core.usecases import deciding as approval
 from spendgate_core.usecases.deps import CoreDeps
 
 CHANNEL: Channel = "webhook"
-MIN_SECRET_BYTES = 24  # Standard Webhooks: 24-64 random bytes
 
 
 def decision_webhook(secret: str | None) -> Webhook | None:
     """The verifier for `SPENDGATE_WEBHOOK_SECRET`, None when unset; ConfigError when unusable."""
     if secret is None:
         return None
-    raw = secret.removeprefix("whsec_")
-    try:
-        key = base64.b64decode(raw + "==", validate=False)
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) < MIN_SECRET_BYTES:
-        raise ConfigError(
-            f"SPENDGATE_WEBHOOK_SECRET must be whsec_ + base64 of at least {MIN_SECRET_BYTES} random bytes"
-        )
-    return Webhook(secret)
+    return Webhook(checked_webhook_secret(secret, setting="SPENDGATE_WEBHOOK_SECRET"))
 
 
 def _printable(value: str) -> str:

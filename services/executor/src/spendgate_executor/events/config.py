@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 
 import httpx
@@ -12,9 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from standardwebhooks import Webhook
 
 from spendgate_core.adapters.duework import Backoff
+from spendgate_core.contracts.webhooks import checked_webhook_secret
 from spendgate_core.errors import ConfigError
-
-MIN_SECRET_BYTES = 24
 
 
 class EventSettings(BaseSettings):
@@ -58,15 +55,7 @@ def event_config(settings: EventSettings) -> EventConfig:
     webhook = None
     if settings.event_secret is not None and settings.event_secret.get_secret_value().strip():
         secret = settings.event_secret.get_secret_value().strip()
-        try:
-            key = base64.b64decode(secret.removeprefix("whsec_") + "==")
-        except (binascii.Error, ValueError):
-            key = b""
-        if len(key) < MIN_SECRET_BYTES:
-            raise ConfigError(
-                f"SPENDGATE_EVENT_SECRET must be whsec_ + base64 of at least {MIN_SECRET_BYTES} random bytes"
-            )
-        webhook = Webhook(secret)
+        webhook = Webhook(checked_webhook_secret(secret, setting="SPENDGATE_EVENT_SECRET"))
     if urls and webhook is None:
         raise ConfigError(
             "SPENDGATE_EVENT_SUBSCRIBERS is set but SPENDGATE_EVENT_SECRET is not; events are signed"
