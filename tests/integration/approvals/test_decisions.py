@@ -43,7 +43,11 @@ def test_list_and_get_with_etag(
     assert got.status_code == 200
     assert got.headers["ETag"] == '"1"'
     draft = core.store.get(us)
-    assert got.json() == draft_view(draft, url=f"http://approvals.test/console/drafts/{us}")
+    body = got.json()
+    decision = body.pop("decision")  # what this caller may do next: core's decision query
+    assert body == draft_view(draft, url=f"http://approvals.test/console/drafts/{us}")
+    assert decision["open"] == ["arm", "reject"] and decision["principal"] == "alice@example.com"
+    assert decision["actions"]["confirm"]["refusal"] == "no_arm"
     assert got.json()["status"] == "pending" and got.json()["changes"][0]["delta"] == "50.00"
 
 

@@ -264,7 +264,7 @@ def _draft_page(
     limits = deps.limits(draft.account_id, draft.currency)
     used = deps.store.envelope_used(draft.account_id, now=now)
     pending = visit.sessions.pending_confirm(visit.session, draft.id)
-    control = presenters.decision_control(draft, principal=principal, pending=pending, now=now)
+    control = presenters.decision_control(draft, principal=principal, pending=pending, now=now, limits=limits)
     changes = presenters.change_rows(draft, presenters.live_campaigns(deps, draft))
     checked = draft.status in OPEN_STATUSES | {DraftStatus.APPROVED}
     context = {
@@ -368,12 +368,8 @@ def confirm(draft_id: str, visit: PostDep, queue: QueueDep) -> Response:
         visit.sessions.drop_confirm(visit.session, draft_id)
         if draft.status is DraftStatus.APPROVED:
             return _draft_href(draft_id), "ok", "Approved. The change is queued to go live."
-        left = draft.required_approvals - len(draft.approvals)
-        return (
-            _draft_href(draft_id),
-            "ok",
-            f"Your approval is recorded. It needs {left} more from another approver.",
-        )
+        next_step = approval.options_for(visit.deps, visit.principal, draft).note
+        return _draft_href(draft_id), "ok", f"Your approval is recorded. {next_step}"
 
     return _decide(visit, draft_id, act)
 
