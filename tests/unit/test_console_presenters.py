@@ -218,7 +218,7 @@ def test_after_approving_a_four_eyes_draft_only_reject_is_left() -> None:
     draft = budget_draft(100_000, 160_000, approvals=(approval,))
     control = decision_control(draft, principal=ALICE, pending=None, now=NOW)
     assert control.mode == "none" and control.can_reject
-    assert control.note == "You approved this draft. It needs 1 more approval(s) from someone else."
+    assert control.note == "You approved this draft. It needs 1 more approval from someone else."
 
 
 def test_rollback_is_offered_on_applied_changes_only() -> None:

@@ -50,7 +50,11 @@ def test_list_and_get_with_etag(
     assert got.status_code == 200
     assert got.headers["ETag"] == '"1"'
     draft = core.store.get(us)
-    assert got.json() == draft_view(draft, url=f"http://approvals.test/console/drafts/{us}")
+    body = got.json()
+    decision = body.pop("decision")  # what this caller may do next: core's decision query
+    assert body == draft_view(draft, url=f"http://approvals.test/console/drafts/{us}")
+    assert decision["open"] == ["arm", "reject"] and decision["principal"] == "alice@example.com"
+    assert decision["actions"]["confirm"]["refusal"] == "no_arm"
     assert got.json()["status"] == "pending" and got.json()["changes"][0]["delta"] == "50.00"
 
 
@@ -153,7 +157,7 @@ def test_four_eyes_above_second_approver_threshold(
 
     # The same human twice counts once: no second arm, and a repeated confirm changes nothing.
     again = api.call("alice", "POST", f"/v1/drafts/{draft_id}/arm", headers={"If-Match": '"3"'})
-    assert again.status_code == 409 and "different human" in again.json()["error"]["message"]
+    assert again.status_code == 409 and "from someone else" in again.json()["error"]["message"]
     repeat = api.confirm("alice", draft_id, "whatever")
     assert repeat.status_code == 200 and repeat.json() == first.json()
     assert queued_jobs(redis_client) == []
@@ -205,7 +209,7 @@ def test_rollback_creates_a_draft_its_requester_cannot_approve(
     assert (change["before"], change["after"]) == (first["after"], first["before"])
 
     own = api.call("alice", "POST", f"/v1/drafts/{rollback['id']}/arm", headers={"If-Match": '"1"'})
-    assert own.status_code == 403 and "you proposed" in own.json()["error"]["message"]
+    assert own.status_code == 403 and "a different approver must decide it" in own.json()["error"]["message"]
     assert api.approve("bob", rollback["id"]).json()["status"] == "approved"
 
 

@@ -100,13 +100,13 @@ def test_four_eyes_needs_two_slack_users(slack: SlackWorld, redis_client: redis.
     draft = slack.core.store.get(draft_id)
     assert draft.status is DraftStatus.PENDING and len(draft.approvals) == 1
     slack.fake.wait_for("chat.postEphemeral", 2)
-    assert "needs one more approver" in slack.fake.of("chat.postEphemeral")[-1]["text"]
+    assert "It needs 1 more approval from someone else." in slack.fake.of("chat.postEphemeral")[-1]["text"]
 
     # Alice cannot be the second pair of eyes, however she clicks.
     slack.click("U0ALICE", "spendgate_arm", draft_id)
     assert slack.core.store.get(draft_id).version == draft.version
     refusal = slack.fake.wait_for("chat.postEphemeral", 3)[-1]
-    assert refusal["user"] == "U0ALICE" and "already approved" in refusal["text"]
+    assert refusal["user"] == "U0ALICE" and "You approved this draft" in refusal["text"]
 
     slack.click("U0BOB", "spendgate_arm", draft_id)
     slack.click("U0BOB", "spendgate_confirm", draft_id)

@@ -27,7 +27,8 @@ from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
 from spendgate_core.errors import Conflict, NotFound
 from spendgate_core.runtime.periodic import PeriodicTask
-from spendgate_core.usecases.announcing import announce
+from spendgate_core.usecases.commit import commit
+from spendgate_core.usecases.deciding import lapse_arms
 from spendgate_executor.deps import ACTOR, ExecutorDeps
 
 log = logging.getLogger(__name__)
@@ -152,36 +153,23 @@ class Sweeper(PeriodicTask):
         deps.retries.record_job(draft.id, job_id)
 
     def _expire_or_disarm(self, draft: Draft, now: datetime, report: SweepReport) -> None:
-        deps = self._deps
-        try:
-            if now >= draft.expires_at:
-                expired = deps.core.store.save(
-                    lifecycle.expire(draft, now=now), expected_version=draft.version
-                )
-                deps.core.ledger.append(
+        core = self._deps.core
+        if now >= draft.expires_at:
+            try:
+                commit(
+                    core,
+                    draft,
+                    lifecycle.expire(draft, now=now),
                     actor=ACTOR,
                     action="expire",
-                    account_id=draft.account_id,
-                    draft_id=draft.id,
                     details={"expires_at": draft.expires_at.isoformat(), "was": draft.status.value},
+                    event="draft.expired",
                 )
-                announce(deps.core, "draft.expired", expired)
-                report.expired.append(draft.id)
-            elif draft.status is DraftStatus.ARMED and not lifecycle.live_arms(draft, now=now):
-                disarmed = deps.core.store.save(
-                    lifecycle.disarm(draft, now=now), expected_version=draft.version
-                )
-                deps.core.ledger.append(
-                    actor=ACTOR,
-                    action="arm_expired",
-                    account_id=draft.account_id,
-                    draft_id=draft.id,
-                    details={"armed_by": [a.principal for a in draft.arms]},
-                )
-                announce(deps.core, "draft.disarmed", disarmed)
-                report.disarmed.append(draft.id)
-        except Conflict:
-            return  # a human decided (or another sweep acted) meanwhile: their change stands
+            except Conflict:
+                return  # a human decided (or another sweep acted) meanwhile: their change stands
+            report.expired.append(draft.id)
+        elif draft.status is DraftStatus.ARMED and lapse_arms(core, draft, actor=ACTOR, now=now):
+            report.disarmed.append(draft.id)  # lapse_arms leaves a draft with a live arm alone
 
     def _in_flight(self, draft_id: str) -> Draft | None:
         try:

@@ -1,4 +1,5 @@
-"""`POST /v1/webhooks/decisions` semantics: a verified decision body, carried out as the named human.
+"""`POST /v1/webhooks/decisions`: parse a verified decision body, carry it out as the named human through
+core (`deciding.decide_at_once`), map the result.
 
 Trust model: the external system holds `SPENDGATE_WEBHOOK_SECRET` and is trusted to have run its own
 two-step approval with the named human before it sends `approve`; spendgate then arms and confirms in
@@ -21,8 +22,8 @@ from spendgate_core.contracts.views import draft_view
 from spendgate_core.contracts.webhooks import checked_webhook_secret
 from spendgate_core.domain.models import Channel, DraftStatus
 from spendgate_core.domain.principals import PrincipalDirectory
-from spendgate_core.errors import Forbidden, PreconditionFailed, VersionConflict
-from spendgate_core.usecases import deciding as approval
+from spendgate_core.errors import Forbidden
+from spendgate_core.usecases.deciding import decide_at_once
 from spendgate_core.usecases.deps import CoreDeps
 
 CHANNEL: Channel = "webhook"
@@ -73,36 +74,16 @@ def decide(
     principal = principals.by_name(body.approver)
     if principal is None or not principal.is_human:
         raise Forbidden(f"approver {body.approver!r} is not a human principal of this spendgate")
-    current = approval.visible_draft(deps, principal, body.draft_id)
-    if current.version != body.version:
-        raise VersionConflict(
-            f"draft {current.id} is at version {current.version}, not {body.version}; "
-            "it changed since your approver saw it — show them the current draft and decide again"
-        )
-    if body.decision == "reject":
-        assert body.reason is not None
-        decided = approval.reject(
-            deps=deps, principal=principal, draft_id=current.id, reason=body.reason, channel=CHANNEL
-        )
-    else:
-        try:
-            armed = approval.arm(
-                deps=deps,
-                principal=principal,
-                draft_id=current.id,
-                if_match=f'"{body.version}"',
-                channel=CHANNEL,
-            )
-        except PreconditionFailed as exc:  # it moved between our read and the arm
-            raise VersionConflict(exc.message) from None
-        decided = approval.confirm(
-            deps=deps,
-            principal=principal,
-            draft_id=current.id,
-            confirm_token=armed.confirm_token,
-            channel=CHANNEL,
-            queue=queue,
-        )
+    decided = decide_at_once(
+        deps=deps,
+        principal=principal,
+        draft_id=body.draft_id,
+        version=body.version,
+        decision=body.decision,
+        reason=body.reason,
+        channel=CHANNEL,
+        queue=queue,
+    )
     return {
         "decision": body.decision,
         "approved": decided.status is DraftStatus.APPROVED,

@@ -22,8 +22,13 @@ def _bump(draft: Draft, **update: Any) -> Draft:
 def _require_open(draft: Draft, *, now: datetime, action: str) -> None:
     if draft.status not in OPEN_STATUSES:
         raise Conflict(f"draft {draft.id} is {draft.status.value}; it can no longer be {action}")
-    if now >= draft.expires_at:
+    if not in_time(draft, now=now):
         raise Conflict(f"draft {draft.id} expired at {draft.expires_at.isoformat()}; ask for a fresh draft")
+
+
+def in_time(draft: Draft, *, now: datetime) -> bool:
+    """Before `expires_at`: an open draft may still be decided (after it, only expired)."""
+    return now < draft.expires_at
 
 
 def live_arms(draft: Draft, *, now: datetime) -> tuple[Arm, ...]:
@@ -110,7 +115,7 @@ def withdraw(draft: Draft, *, principal: str, reason: str, now: datetime) -> Dra
 
 
 def expire(draft: Draft, *, now: datetime) -> Draft:
-    if draft.status not in OPEN_STATUSES or now < draft.expires_at:
+    if draft.status not in OPEN_STATUSES or in_time(draft, now=now):
         raise Conflict(f"draft {draft.id} is not due to expire")
     return _bump(draft, status=DraftStatus.EXPIRED, arms=(), decided_at=now)
 

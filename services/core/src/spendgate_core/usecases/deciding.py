@@ -1,42 +1,34 @@
 """Human decisions (SPEC §5-§7): arm, confirm, reject, rollback. Every channel calls these, so no
 channel gets a shortcut: the same principal rules, two steps, four eyes, policy and ledger for all.
+
+Each use case asks the decision query (`decisions.decision_options`) whether the action is open for
+this human and raises its reason when it is not, and writes through the one `commit` step.
 """
 
 from __future__ import annotations
 
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from spendgate_core.contracts.jobs import ApplyQueue
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import Change, Channel, Draft, DraftStatus
-from spendgate_core.domain.policy import check_draft, required_approvals
+from spendgate_core.domain.policy import check_draft
 from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import (
     Conflict,
-    Forbidden,
+    InvalidInput,
     NotFound,
     PreconditionFailed,
     PreconditionRequired,
     VersionConflict,
 )
-from spendgate_core.logs import bound
-from spendgate_core.metrics import DECISIONS, DRAFT_DECISION_SECONDS
-from spendgate_core.usecases.announcing import announce
+from spendgate_core.usecases.commit import commit
+from spendgate_core.usecases.decisions import DecisionOptions, decision_options, require
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_core.usecases.drafting import stage_rollback
-
-log = logging.getLogger(__name__)
-
-
-def _log_decision(draft: Draft, event: str, *, actor: str, channel: Channel) -> None:
-    """One JSON log line per decision, under the request id the draft was proposed with."""
-    with bound(request_id=draft.request_id, draft_id=draft.id):
-        log.info(
-            event, extra={"event": event, "actor": actor, "channel": channel, "status": draft.status.value}
-        )
 
 
 @dataclass(frozen=True)
@@ -54,13 +46,10 @@ def visible_draft(deps: CoreDeps, principal: Principal, draft_id: str) -> Draft:
     return draft
 
 
-def _decider_draft(deps: CoreDeps, principal: Principal, draft_id: str) -> Draft:
-    draft = visible_draft(deps, principal, draft_id)
-    if not principal.may_decide(draft.account_id):
-        raise Forbidden(f"{principal.name} may read drafts of {draft.account_id} but not decide them")
-    if draft.proposed_by.name == principal.name:
-        raise Forbidden("you proposed this draft; a different approver must decide it")
-    return draft
+def options_for(deps: CoreDeps, principal: Principal, draft: Draft) -> DecisionOptions:
+    """The decision query for `draft` as it is stored, now, under its account's policy in force."""
+    limits = deps.limits(draft.account_id, draft.currency)
+    return decision_options(draft, principal, now=deps.clock.now(), limits=limits)
 
 
 def parse_if_match(if_match: str | None) -> int:
@@ -77,13 +66,13 @@ def arm(
     *, deps: CoreDeps, principal: Principal, draft_id: str, if_match: str | None, channel: Channel
 ) -> Armed:
     expected = parse_if_match(if_match)
-    draft = _decider_draft(deps, principal, draft_id)
+    draft = visible_draft(deps, principal, draft_id)
+    require(options_for(deps, principal, draft), "arm")
     if draft.version != expected:
         raise PreconditionFailed(
             f"draft {draft_id} is at version {draft.version}, not {expected}; "
             "re-read it and check the diff again"
         )
-    now = deps.clock.now()
     limits = deps.limits(draft.account_id, draft.currency)
     token = secrets.token_urlsafe(24)
     armed = lifecycle.arm(
@@ -91,19 +80,19 @@ def arm(
         principal=principal.name,
         channel=channel,
         token=token,
-        now=now,
+        now=deps.clock.now(),
         window_seconds=limits.arm_window_seconds,
     )
-    deps.store.save(armed, expected_version=draft.version)
-    deps.ledger.append(
+    armed = commit(
+        deps,
+        draft,
+        armed,
         actor=principal.name,
         action="arm",
-        account_id=draft.account_id,
-        draft_id=draft.id,
         details={"channel": channel, "version": armed.version},
+        event="draft.armed",
+        channel=channel,
     )
-    announce(deps, "draft.armed", armed)
-    _log_decision(armed, "draft armed", actor=principal.name, channel=channel)
     mine = armed.arms[-1]
     return Armed(draft=armed, confirm_token=token, confirm_before=mine.confirm_before)
 
@@ -122,97 +111,138 @@ def confirm(
     Idempotent: a retried or concurrent confirm by the same human returns the recorded outcome and
     never adds a second approval or a second job.
     """
-    draft = _decider_draft(deps, principal, draft_id)
-    if principal.name in lifecycle.approvers(draft):
+    draft = visible_draft(deps, principal, draft_id)
+    options = options_for(deps, principal, draft)
+    if options.decides and principal.name in lifecycle.approvers(draft):
         return draft  # a retry of a confirm that already counted
     now = deps.clock.now()
     if draft.status is DraftStatus.ARMED and not lifecycle.live_arms(draft, now=now):
-        _lapse_arms(deps, principal, draft, now=now)
-        raise Conflict(
-            f"the arm window of draft {draft_id} has passed, so it is pending again; arm it, then confirm"
-        )
+        lapse_arms(deps, draft, actor=principal.name, now=now)
+    require(options, "confirm")
     limits = deps.limits(draft.account_id, draft.currency)
     check_draft(draft, limits=limits, envelope_used=deps.store.envelope_used(draft.account_id, now=now))
-    # Policy in force now decides how many humans are needed, if it asks for more than at drafting.
-    needed = max(draft.required_approvals, required_approvals(increase=draft.gross_increase, limits=limits))
     confirmed = lifecycle.confirm(
-        draft.model_copy(update={"required_approvals": needed}),
+        draft.model_copy(update={"required_approvals": options.approvals_needed}),
         principal=principal.name,
         token=confirm_token,
         now=now,
     )
+    quorum = confirmed.status is DraftStatus.APPROVED
     try:
-        deps.store.save(confirmed, expected_version=draft.version)
+        confirmed = commit(
+            deps,
+            draft,
+            confirmed,
+            actor=principal.name,
+            action="confirm",
+            details={
+                "channel": channel,
+                "version": confirmed.version,
+                "approvals": len(confirmed.approvals),
+                "required": confirmed.required_approvals,
+                "quorum_met": quorum,
+            },
+            event="draft.approved" if quorum else "draft.approval_recorded",
+            channel=channel,
+        )
     except VersionConflict:
         current = deps.store.get(draft_id)
         if principal.name in lifecycle.approvers(current):
             return current  # the concurrent twin of this request won; one approval, one job
         raise Conflict(f"draft {draft_id} changed while confirming; re-read it and try again") from None
-    quorum = confirmed.status is DraftStatus.APPROVED
-    deps.ledger.append(
-        actor=principal.name,
-        action="confirm",
-        account_id=draft.account_id,
-        draft_id=draft.id,
-        details={
-            "channel": channel,
-            "version": confirmed.version,
-            "approvals": len(confirmed.approvals),
-            "required": confirmed.required_approvals,
-            "quorum_met": quorum,
-        },
-    )
     if quorum:
-        DECISIONS.labels("approve", channel).inc()
-        DRAFT_DECISION_SECONDS.observe((now - draft.created_at).total_seconds())
         # The approved draft is the durable record; if this enqueue is lost, the sweep re-enqueues it.
         queue.enqueue_apply(confirmed.id, confirmed.version)
-    announce(deps, "draft.approved" if quorum else "draft.approval_recorded", confirmed)
-    _log_decision(confirmed, "draft confirmed", actor=principal.name, channel=channel)
     return confirmed
 
 
-def _lapse_arms(deps: CoreDeps, principal: Principal, draft: Draft, *, now: datetime) -> None:
-    """Every arm's window has passed: the draft goes back to pending (approvals so far are kept)."""
+def decide_at_once(
+    *,
+    deps: CoreDeps,
+    principal: Principal,
+    draft_id: str,
+    version: int,
+    decision: Literal["approve", "reject"],
+    reason: str | None,
+    channel: Channel,
+    queue: ApplyQueue,
+) -> Draft:
+    """One decision in one call, for a channel whose own system already ran the two steps with the human
+    (the signed decision webhook): `approve` arms and confirms as that human. Every other rule holds —
+    who may decide, four eyes, policy at confirm.
+
+    `version` is the draft version the human decided on; any other is a VersionConflict (409).
+    """
+    current = visible_draft(deps, principal, draft_id)
+    if current.version != version:
+        raise VersionConflict(
+            f"draft {current.id} is at version {current.version}, not {version}; "
+            "it changed since your approver saw it — show them the current draft and decide again"
+        )
+    if decision == "reject":
+        if reason is None:
+            raise InvalidInput("a reject needs a reason")
+        return reject(deps=deps, principal=principal, draft_id=draft_id, reason=reason, channel=channel)
     try:
-        disarmed = deps.store.save(lifecycle.disarm(draft, now=now), expected_version=draft.version)
-    except VersionConflict:
-        return  # a concurrent request already moved it on (another lapse or a fresh arm); that state stands
-    deps.ledger.append(
-        actor=principal.name,
-        action="arm_expired",
-        account_id=draft.account_id,
-        draft_id=draft.id,
-        details={"version": draft.version + 1, "armed_by": [a.principal for a in draft.arms]},
+        armed = arm(
+            deps=deps, principal=principal, draft_id=draft_id, if_match=f'"{version}"', channel=channel
+        )
+    except PreconditionFailed as exc:  # it moved between our read and the arm
+        raise VersionConflict(exc.message) from None
+    return confirm(
+        deps=deps,
+        principal=principal,
+        draft_id=draft_id,
+        confirm_token=armed.confirm_token,
+        channel=channel,
+        queue=queue,
     )
-    announce(deps, "draft.disarmed", disarmed)
+
+
+def lapse_arms(deps: CoreDeps, draft: Draft, *, actor: str, now: datetime) -> Draft | None:
+    """Every arm's window has passed: back to pending, approvals so far kept (ledger `arm_expired`).
+
+    Whoever notices first does it — a late confirm or the executor's sweep — with one entry shape.
+    None when a concurrent change moved the draft on first (another lapse or a fresh arm): that stands.
+    """
+    try:
+        disarmed = lifecycle.disarm(draft, now=now)
+        return commit(
+            deps,
+            draft,
+            disarmed,
+            actor=actor,
+            action="arm_expired",
+            details={"version": disarmed.version, "armed_by": [a.principal for a in draft.arms]},
+            event="draft.disarmed",
+        )
+    except Conflict:  # VersionConflict is one; lifecycle raises it too when an arm is live again
+        return None
 
 
 def reject(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str, channel: Channel) -> Draft:
-    draft = _decider_draft(deps, principal, draft_id)
-    if draft.status is DraftStatus.REJECTED:
+    draft = visible_draft(deps, principal, draft_id)
+    options = options_for(deps, principal, draft)
+    if draft.status is DraftStatus.REJECTED and options.decides:
         return draft  # idempotent retry
-    now = deps.clock.now()
-    rejected = lifecycle.reject(draft, principal=principal.name, reason=reason, now=now)
+    require(options, "reject")
+    rejected = lifecycle.reject(draft, principal=principal.name, reason=reason, now=deps.clock.now())
     try:
-        deps.store.save(rejected, expected_version=draft.version)
+        return commit(
+            deps,
+            draft,
+            rejected,
+            actor=principal.name,
+            action="reject",
+            details={"channel": channel, "reason": reason},
+            event="draft.rejected",
+            channel=channel,
+        )
     except VersionConflict:
         current = deps.store.get(draft_id)
         if current.status is DraftStatus.REJECTED:
             return current
         raise Conflict(f"draft {draft_id} changed while rejecting; re-read it and try again") from None
-    deps.ledger.append(
-        actor=principal.name,
-        action="reject",
-        account_id=draft.account_id,
-        draft_id=draft.id,
-        details={"channel": channel, "reason": reason},
-    )
-    DECISIONS.labels("reject", channel).inc()
-    DRAFT_DECISION_SECONDS.observe((now - draft.created_at).total_seconds())
-    announce(deps, "draft.rejected", rejected)
-    _log_decision(rejected, "draft rejected", actor=principal.name, channel=channel)
-    return rejected
 
 
 def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> Draft:
@@ -221,15 +251,10 @@ def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> 
     The rollback is an ordinary draft: it needs the same two-step approval (and not from its requester).
     """
     original = visible_draft(deps, principal, draft_id)
-    if not principal.may_decide(original.account_id):
-        raise Forbidden(f"{principal.name} may not request rollbacks in {original.account_id}")
-    applied = original.applied_changes if original.status is DraftStatus.APPLY_FAILED else ()
+    require(options_for(deps, principal, original), "rollback")
+    applied = original.applied_changes
     if original.status is DraftStatus.APPLIED:
         applied = tuple(range(len(original.changes)))
-    if not applied:
-        raise Conflict(
-            f"draft {draft_id} is {original.status.value}; only applied changes can be rolled back"
-        )
     account = deps.catalog.get(principal, original.account_id)
     changes: list[Change] = []
     for index in reversed(applied):  # undo in the opposite order to how they were written
