@@ -22,7 +22,7 @@ import redis
 from rq import Queue, SimpleWorker
 from rq.serializers import JSONSerializer
 
-from spendgate_core.platforms.adsim import adsim_client
+from spendgate_core.adapters.platforms.adsim import adsim_client
 
 JOB = "bench.baseline_rq.apply_like"
 _client: httpx.Client | None = None

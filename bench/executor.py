@@ -37,8 +37,8 @@ from bench.baseline_rq import JOB as BARE_JOB
 from bench.gateway import ratio
 from bench.plan import Plan
 from bench.world import Hands, hands
-from spendgate_core.models import CampaignStatus, DraftStatus
-from spendgate_core.queueing import APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.jobs import APPLY_QUEUE, apply_job_id
+from spendgate_core.domain.models import CampaignStatus, DraftStatus
 
 BARE_QUEUE = "bench-bare-apply"
 WARM_JOBS = 3  # per worker, left out of the rate

@@ -18,7 +18,7 @@ from typing import Any
 from bench import loadgen, procs
 from bench.plan import Plan
 from bench.world import ACCOUNTS, Hands, hands
-from spendgate_core.money import to_major
+from spendgate_core.domain.money import to_major
 
 MAX_CALLS = 200_000  # per slice; time ends a slice long before this
 SLICE_SECONDS = 1.0

@@ -8,16 +8,17 @@ import redis
 from tests.support.stack import ADSIM_READ_TOKEN, World
 
 from spendgate_approvals.apply_queue import RqApplyQueue
-from spendgate_core import approval, drafting
-from spendgate_core.bootstrap import build_core
-from spendgate_core.deps import CoreDeps
-from spendgate_core.models import CampaignStatus, Draft, DraftStatus
-from spendgate_core.money import to_major
-from spendgate_core.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.platforms.reader import Campaign
-from spendgate_core.principals import Principal, PrincipalDirectory
-from spendgate_core.queueing import ApplyQueue
-from spendgate_core.settings import ReaderSettings, load_settings
+from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.domain.models import CampaignStatus, Draft, DraftStatus
+from spendgate_core.domain.money import to_major
+from spendgate_core.domain.platform import Campaign
+from spendgate_core.domain.principals import Principal, PrincipalDirectory
+from spendgate_core.runtime.bootstrap import build_core
+from spendgate_core.runtime.settings import ReaderSettings, load_settings
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases import drafting
+from spendgate_core.usecases.deps import CoreDeps
 
 ACCOUNTS = ("acc_us_001", "acc_eu_002", "acc_jp_003")
 

@@ -18,16 +18,17 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+
 from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.domain.models import TERMINAL_STATUSES, CampaignStatus, Draft, DraftStatus
 from spendgate_core.domain.principals import PrincipalDirectory
 from spendgate_core.runtime.bootstrap import build_core
 from spendgate_core.runtime.settings import load_settings
-
 from spendgate_executor import wiring
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.settings import ExecutorSettings
 from tests.integration.executor.harness import Harness, LostEnqueue, ManualClock, RqApplyQueue
+from tests.support.executor import ExecutorWiring
 from tests.support.processes import RedisServer, stop
 from tests.support.stack import ADSIM_READ_TOKEN, US, World, make_world
 from tests.support.waiting import eventually
@@ -108,12 +109,13 @@ def _harness(
     for name, value in world.env().items():
         monkeypatch.setenv(name, value)
 
+    executor = ExecutorWiring(lambda: wiring.build(load_settings(ExecutorSettings), clock=clock))
+
     def configure(**env: str) -> ExecutorDeps:
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        return wiring.configure(load_settings(ExecutorSettings), clock=clock)
+        return executor.rewire()
 
-    configure()
     settings = load_settings(ExecutorSettings)
     core = build_core(settings, client=client, reader=AdsimReader(reads), clock=clock)
     return Harness(
@@ -125,6 +127,7 @@ def _harness(
         queue=RqApplyQueue(client),
         principals=PrincipalDirectory(world.principals_file),
         configure=configure,
+        executor_wiring=executor,
     )
 
 
@@ -134,10 +137,11 @@ def chaos(world: World, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPat
         httpx.Client(base_url=world.adsim_url, timeout=10) as adsim,
         adsim_client(world.adsim_url, ADSIM_READ_TOKEN) as reads,
     ):
+        harness = _harness(world, redis_client, adsim, reads, monkeypatch)
         try:
-            yield _harness(world, redis_client, adsim, reads, monkeypatch)
+            yield harness
         finally:
-            wiring.reset()
+            harness.executor_wiring.close()
 
 
 def _approve_many(harness: Harness, *, changes: int, shifts: int, queue: object = None) -> list[Draft]:
@@ -252,6 +256,7 @@ def test_redis_killed_and_restarted_between_approve_and_apply_loses_no_approval(
     client = redis.Redis.from_url(server.url)
     world = make_world(tmp_path / "world", redis_url=server.url, adsim_url=adsim_url)
     workers = Workers(env={}, logs=tmp_path)
+    harness: Harness | None = None
     try:
         with (
             httpx.Client(base_url=adsim_url, timeout=10) as adsim,
@@ -279,7 +284,8 @@ def test_redis_killed_and_restarted_between_approve_and_apply_loses_no_approval(
             )
     finally:
         workers.stop_all()
-        wiring.reset()
+        if harness is not None:
+            harness.executor_wiring.close()
         client.close()
         server.stop()
 

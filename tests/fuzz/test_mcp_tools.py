@@ -21,7 +21,7 @@ from fastmcp import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spendgate_core.settings import load_settings
+from spendgate_core.runtime.settings import load_settings
 from spendgate_gateway.app import create_app
 from spendgate_gateway.settings import GatewaySettings
 from tests.support.servers import serve_in_thread

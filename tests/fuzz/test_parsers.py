@@ -14,11 +14,11 @@ import httpx
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from spendgate_core.approval import parse_if_match
+from spendgate_core.domain.ids import is_draft_id, new_draft_id
+from spendgate_core.domain.money import CURRENCY_EXPONENTS, MAX_MAJOR_UNITS, to_minor
 from spendgate_core.errors import InvalidInput, PreconditionFailed, PreconditionRequired
-from spendgate_core.ids import is_draft_id, new_draft_id
-from spendgate_core.money import CURRENCY_EXPONENTS, MAX_MAJOR_UNITS, to_minor
-from spendgate_executor.events import _retry_after
+from spendgate_core.usecases.deciding import parse_if_match
+from spendgate_executor.events.delivery import retry_after as _retry_after
 
 from .conftest import FUZZ
 

@@ -6,10 +6,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from spendgate_core.bootstrap import adsim_reader, build_core, redis_client
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal, PrincipalDirectory
-from spendgate_core.settings import ReaderSettings
+from spendgate_core.domain.principals import Principal, PrincipalDirectory
+from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client
+from spendgate_core.runtime.settings import ReaderSettings
+from spendgate_core.usecases.deps import CoreDeps
 from tests.support.clock import MovableClock
 from tests.support.stack import ADSIM_READ_TOKEN, World
 

@@ -11,9 +11,10 @@ import redis
 import redis.asyncio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from spendgate_core.clock import SystemClock
-from spendgate_core.ledger import AsyncLedgerAppender, EntryRequest, LedgerCorruptError, RedisLedger
-from spendgate_core.signing import LedgerSigner
+from spendgate_core.adapters.ledger import AsyncLedgerAppender, RedisLedger
+from spendgate_core.contracts.ledger import EntryRequest, LedgerCorruptError
+from spendgate_core.contracts.signing import LedgerSigner
+from spendgate_core.domain.clock import SystemClock
 
 pytestmark = pytest.mark.anyio
 

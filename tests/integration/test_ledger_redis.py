@@ -16,16 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from spendgate_core.clock import SystemClock
-from spendgate_core.ledger import (
-    GENESIS_HASH,
-    EntryRequest,
-    Ledger,
-    LedgerCorruptError,
-    LedgerEntry,
-    RedisLedger,
-)
-from spendgate_core.signing import LedgerSigner, generate_key_file, load_signing_key
+from spendgate_core.adapters.ledger import RedisLedger
+from spendgate_core.contracts.ledger import GENESIS_HASH, EntryRequest, LedgerCorruptError, LedgerEntry
+from spendgate_core.contracts.signing import LedgerSigner, generate_key_file, load_signing_key
+from spendgate_core.domain.clock import SystemClock
+from spendgate_core.usecases.ports import Ledger
 
 SIGNER = LedgerSigner(Ed25519PrivateKey.generate())
 

@@ -10,11 +10,11 @@ import redis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from spendgate_core.adapters.ledger import RedisLedger
 from spendgate_core.contracts.ledger import GENESIS_HASH, LedgerCorruptError, LedgerEntry, canonical_json
 from spendgate_core.contracts.signing import LedgerSigner
 from spendgate_core.domain.clock import SystemClock
-
 from tests.integration.test_ledger_redis import SIGNER, fill_busy, make_ledger
 
 ENTRIES, HEAD = "sg:ledger:entries", "sg:ledger:head"

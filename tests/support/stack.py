@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 from pydantic_settings import BaseSettings
 
 from spendgate_cli.dev.state import DEFAULT_POLICY as DEFAULT_POLICY  # the policy `make run` writes
-from spendgate_core.principals import Principal, new_token, render_principal, token_digest
-from spendgate_core.signing import generate_key_file
+from spendgate_core.contracts.signing import generate_key_file
+from spendgate_core.domain.principals import Principal, new_token, render_principal, token_digest
 
 ADSIM_READ_TOKEN = "adsim-read-test-token"
 ADSIM_WRITE_TOKEN = "adsim-write-test-token"

@@ -12,7 +12,7 @@ from spendgate_approvals.errors import GENERIC_500, describe_validation, install
 from spendgate_approvals.middleware import BodySizeLimit, CatchAll
 from spendgate_approvals.schemas import ConfirmBody
 from spendgate_core import errors
-from spendgate_core.ledger import LedgerCorruptError
+from spendgate_core.contracts.ledger import LedgerCorruptError
 
 RAISED: dict[str, Exception] = {
     "invalid": errors.InvalidInput("amount must be positive"),

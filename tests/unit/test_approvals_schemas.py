@@ -9,8 +9,8 @@ from pydantic import ValidationError
 
 from spendgate_approvals.auth import authenticate_human
 from spendgate_approvals.schemas import ConfirmBody, RejectBody
+from spendgate_core.domain.principals import Principal, PrincipalDirectory, render_principal, token_digest
 from spendgate_core.errors import Forbidden, Unauthenticated
-from spendgate_core.principals import Principal, PrincipalDirectory, render_principal, token_digest
 
 
 def test_reject_reason_is_trimmed_and_bounded() -> None:

@@ -13,8 +13,17 @@ from typer.testing import CliRunner
 
 from spendgate_cli.main import build_app
 from spendgate_cli.render import draft_diff, draft_table
-from spendgate_core.models import Actor, Approval, Change, ChangeField, Draft, DraftKind, DraftStatus, Impact
-from spendgate_core.views import draft_view
+from spendgate_core.contracts.views import draft_view
+from spendgate_core.domain.models import (
+    Actor,
+    Approval,
+    Change,
+    ChangeField,
+    Draft,
+    DraftKind,
+    DraftStatus,
+    Impact,
+)
 
 runner = CliRunner()
 
@@ -145,7 +154,7 @@ def test_spendgate_gateway_never_imports_the_queue_or_the_write_path() -> None:
         "except SystemExit as exit:\n"
         "    assert exit.code == 2, exit.code\n"
         "roots = ('rq', 'spendgate_executor', 'spendgate_approvals')\n"
-        "writer = 'spendgate_core.platforms.writer'\n"
+        "writer = 'spendgate_core.usecases.platform_writer'\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in roots or m == writer]\n"
         "print(bad)\n"
     )

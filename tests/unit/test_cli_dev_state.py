@@ -8,9 +8,9 @@ from pathlib import Path
 from spendgate_cli.dev.banner import render_banner, render_tokens_env
 from spendgate_cli.dev.stack import Ports, plan
 from spendgate_cli.dev.state import DEFAULT_POLICY, prepare_state
-from spendgate_core.policy import Limits, PolicyBook
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.signing import load_signing_key
+from spendgate_core.contracts.signing import load_signing_key
+from spendgate_core.domain.policy import Limits, PolicyBook
+from spendgate_core.domain.principals import PrincipalDirectory
 
 
 def test_writes_dev_principals_with_working_fresh_tokens(tmp_path: Path) -> None:

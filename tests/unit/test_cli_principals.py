@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from spendgate_cli.main import build_app
-from spendgate_core.principals import PrincipalDirectory, parse_principals
+from spendgate_core.domain.principals import PrincipalDirectory, parse_principals
 
 
 def add(options: str, *more: str, env: dict[str, str] | None = None) -> Result:

@@ -10,7 +10,7 @@ from spendgate_approvals.console.formatting import countdown, duration, signed_m
 from spendgate_approvals.console.policy_report import policy_report
 from spendgate_approvals.console.presenters import change_summary, decision_control, envelope, queue_row
 from spendgate_approvals.console.sessions import PendingConfirm
-from spendgate_core.models import (
+from spendgate_core.domain.models import (
     Actor,
     Approval,
     Arm,
@@ -21,8 +21,8 @@ from spendgate_core.models import (
     DraftStatus,
     Impact,
 )
-from spendgate_core.policy import Limits, PolicyValues
-from spendgate_core.principals import Principal
+from spendgate_core.domain.policy import Limits, PolicyValues
+from spendgate_core.domain.principals import Principal
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 LIMITS = Limits.of(PolicyValues(), "USD")  # 50 %, 10000.00 max, 2000.00 envelope, 500.00 four-eyes
@@ -218,7 +218,7 @@ def test_after_approving_a_four_eyes_draft_only_reject_is_left() -> None:
     draft = budget_draft(100_000, 160_000, approvals=(approval,))
     control = decision_control(draft, principal=ALICE, pending=None, now=NOW)
     assert control.mode == "none" and control.can_reject
-    assert control.note == "You approved this draft. It needs 1 more approval(s) from someone else."
+    assert control.note == "You approved this draft. It needs 1 more approval from someone else."
 
 
 def test_rollback_is_offered_on_applied_changes_only() -> None:

@@ -6,10 +6,11 @@ import re
 
 import pytest
 
+from spendgate_core.adapters.events import display_url
+from spendgate_core.contracts.events import OUTBOUND_TYPES, event_payload
+from spendgate_core.contracts.views import draft_view
 from spendgate_core.errors import ConfigError
-from spendgate_core.events import OUTBOUND_TYPES, display_url, event_payload
-from spendgate_core.views import draft_view
-from spendgate_executor.events import EventSettings, event_config
+from spendgate_executor.events.config import EventSettings, event_config
 from tests.unit.core.factories import T0, budget_draft
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spendgate_executor.retries import MAX_RETRY_AFTER_SECONDS, Backoff
+from spendgate_core.adapters.duework import MAX_RETRY_AFTER_SECONDS, Backoff
 
 
 @pytest.mark.parametrize("jitter", [0.0, 0.5, 0.999])

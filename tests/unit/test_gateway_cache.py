@@ -8,9 +8,9 @@ from datetime import date
 
 import pytest
 
+from spendgate_core.domain.models import CampaignStatus
+from spendgate_core.domain.platform import Account, Campaign, Granularity, PerformanceRow
 from spendgate_core.errors import NotFound, TransientUpstreamError
-from spendgate_core.models import CampaignStatus
-from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow
 from spendgate_gateway.cache import MAX_ENTRIES, CachedReader
 
 

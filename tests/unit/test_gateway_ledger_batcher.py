@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from spendgate_core.ledger import EntryRequest, LedgerEntry
+from spendgate_core.contracts.ledger import EntryRequest, LedgerEntry
 from spendgate_gateway.audit import LedgerBatcher
 
 pytestmark = pytest.mark.anyio

@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
+from spendgate_core.domain.models import CampaignStatus
+from spendgate_core.domain.platform import Campaign, PerformanceRow
 from spendgate_core.errors import InvalidInput
-from spendgate_core.models import CampaignStatus
-from spendgate_core.platforms.reader import Campaign, PerformanceRow
 from spendgate_gateway.reads import _filter_operand, day_fraction, pacing, performance_row
 from spendgate_gateway.schemas import EntityFilter
 
@@ -96,7 +96,7 @@ def test_bad_filter_operands(field: str, op: str, value: object, message: str) -
 
 
 def test_campaign_rows_are_computed_once_per_platform_read() -> None:
-    from spendgate_core.platforms.reader import Account
+    from spendgate_core.domain.platform import Account
     from spendgate_gateway.reads import CampaignRows
 
     account = Account(id="a", name="A", platform="fake", currency="JPY", timezone="UTC", status="ACTIVE")

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spendgate_core.ledger import (
+from spendgate_core.contracts.ledger import (
     ACTIONS,
     GENESIS_HASH,
     ChainChecker,
@@ -21,7 +21,7 @@ from spendgate_core.ledger import (
     canonical_json,
     format_ts,
 )
-from spendgate_core.signing import LedgerSigner
+from spendgate_core.contracts.signing import LedgerSigner
 
 SIGNER = LedgerSigner(Ed25519PrivateKey.generate())
 T0 = datetime(2025, 1, 31, 9, 5, 0, tzinfo=UTC)

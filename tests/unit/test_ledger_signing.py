@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from spendgate_core.signing import (
+from spendgate_core.contracts.signing import (
     LedgerKeyError,
     LedgerSigner,
     LedgerVerifier,

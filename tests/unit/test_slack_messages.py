@@ -11,8 +11,17 @@ import pytest
 
 from spendgate_approvals.slack.interactions import MalformedInteraction, parse_clicks
 from spendgate_approvals.slack.messages import Envelope, render
-from spendgate_core import lifecycle
-from spendgate_core.models import Actor, Approval, Change, ChangeField, Draft, DraftKind, DraftStatus, Impact
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import (
+    Actor,
+    Approval,
+    Change,
+    ChangeField,
+    Draft,
+    DraftKind,
+    DraftStatus,
+    Impact,
+)
 from tests.unit.core.factories import T0, budget_draft
 
 ENVELOPE = Envelope(used=35_000, cap=200_000)

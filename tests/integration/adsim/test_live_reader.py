@@ -16,10 +16,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.adapters.platforms.adsim_async import AsyncAdsimReader
+from spendgate_core.domain.platform import Campaign
 from spendgate_core.errors import NotFound, PermanentUpstreamError, SpendgateError, TransientUpstreamError
-from spendgate_core.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.platforms.adsim_async import AsyncAdsimReader
-from spendgate_core.platforms.reader import Campaign
 from tests.support.servers import serve_in_thread
 
 from .conftest import READ

@@ -10,9 +10,9 @@ import sys
 import httpx
 import pytest
 import redis
+
 from spendgate_core.domain.principals import Principal
 from spendgate_core.usecases.deps import CoreDeps
-
 from tests.support.processes import free_port, stop, wait_for_http
 from tests.support.stack import EU, US, World
 

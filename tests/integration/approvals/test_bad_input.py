@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 
 from .conftest import Api, propose_increase
 

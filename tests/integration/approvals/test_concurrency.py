@@ -7,9 +7,9 @@ import threading
 import httpx
 import redis
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal
-from spendgate_core.queueing import APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.jobs import APPLY_QUEUE, apply_job_id
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 from tests.support.stack import US
 
 from .conftest import Api, propose_increase

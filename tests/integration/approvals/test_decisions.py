@@ -7,10 +7,17 @@ import redis
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal
-from spendgate_core.queueing import APPLY_JOB, APPLY_QUEUE, apply_job_id
-from spendgate_core.views import draft_view
+from spendgate_core.contracts.jobs import (
+    APPLY_JOB,
+    APPLY_QUEUE,
+    FAILURE_TTL,
+    JOB_TIMEOUT,
+    RESULT_TTL,
+    apply_job_id,
+)
+from spendgate_core.contracts.views import draft_view
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 from tests.support.stack import EU, US, World
 
 from .conftest import Api, MovableClock, mark_applied, propose_increase
@@ -43,7 +50,11 @@ def test_list_and_get_with_etag(
     assert got.status_code == 200
     assert got.headers["ETag"] == '"1"'
     draft = core.store.get(us)
-    assert got.json() == draft_view(draft, url=f"http://approvals.test/console/drafts/{us}")
+    body = got.json()
+    decision = body.pop("decision")  # what this caller may do next: core's decision query
+    assert body == draft_view(draft, url=f"http://approvals.test/console/drafts/{us}")
+    assert decision["open"] == ["arm", "reject"] and decision["principal"] == "alice@example.com"
+    assert decision["actions"]["confirm"]["refusal"] == "no_arm"
     assert got.json()["status"] == "pending" and got.json()["changes"][0]["delta"] == "50.00"
 
 
@@ -85,6 +96,9 @@ def test_confirm_approves_and_enqueues_one_apply_job(
     assert queued_jobs(redis_client) == [job_id]
     job = Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer)
     assert job.func_name == APPLY_JOB and list(job.args) == [draft_id, 3]
+    # The same RQ options as the executor's own enqueues: both send the contract's one ApplyJob.
+    assert job.timeout == JOB_TIMEOUT.total_seconds()
+    assert job.failure_ttl == FAILURE_TTL.total_seconds() and job.result_ttl == RESULT_TTL.total_seconds()
 
     # A retried confirm returns the recorded outcome: same state, no second job.
     again = api.confirm("alice", draft_id, armed["confirm_token"])
@@ -143,7 +157,7 @@ def test_four_eyes_above_second_approver_threshold(
 
     # The same human twice counts once: no second arm, and a repeated confirm changes nothing.
     again = api.call("alice", "POST", f"/v1/drafts/{draft_id}/arm", headers={"If-Match": '"3"'})
-    assert again.status_code == 409 and "different human" in again.json()["error"]["message"]
+    assert again.status_code == 409 and "from someone else" in again.json()["error"]["message"]
     repeat = api.confirm("alice", draft_id, "whatever")
     assert repeat.status_code == 200 and repeat.json() == first.json()
     assert queued_jobs(redis_client) == []
@@ -195,7 +209,7 @@ def test_rollback_creates_a_draft_its_requester_cannot_approve(
     assert (change["before"], change["after"]) == (first["after"], first["before"])
 
     own = api.call("alice", "POST", f"/v1/drafts/{rollback['id']}/arm", headers={"If-Match": '"1"'})
-    assert own.status_code == 403 and "you proposed" in own.json()["error"]["message"]
+    assert own.status_code == 403 and "a different approver must decide it" in own.json()["error"]["message"]
     assert api.approve("bob", rollback["id"]).json()["status"] == "approved"
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import redis
 
 from spendgate_approvals.observability import LedgerWatch
-from spendgate_core.deps import CoreDeps
 from spendgate_core.metrics import LEDGER_VERIFY_OK
+from spendgate_core.usecases.deps import CoreDeps
 
 from .conftest import Api
 

@@ -15,10 +15,10 @@ import pytest
 import redis
 from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync_playwright
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.models import DraftStatus
-from spendgate_core.principals import Principal
-from spendgate_core.queueing import apply_job_id
+from spendgate_core.contracts.jobs import apply_job_id
+from spendgate_core.domain.models import DraftStatus
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 from tests.support.stack import US, World
 
 from .conftest import propose, queued_jobs

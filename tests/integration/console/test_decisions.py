@@ -7,11 +7,11 @@ from typing import Any
 
 import redis
 
-from spendgate_core import lifecycle
-from spendgate_core.deps import CoreDeps
-from spendgate_core.models import DraftKind, DraftStatus
-from spendgate_core.principals import Principal
-from spendgate_core.queueing import apply_job_id
+from spendgate_core.contracts.jobs import apply_job_id
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import DraftKind, DraftStatus
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 from tests.integration.approvals.conftest import MovableClock, mark_applied
 from tests.support.stack import EU, US, World
 
@@ -142,7 +142,7 @@ def test_four_eyes_in_the_console(
     halfway = core.store.get(draft.id)
     assert halfway.status is DraftStatus.PENDING and len(halfway.approvals) == 1
     page = alice.get(f"/console/drafts/{draft.id}")
-    assert "It needs 1 more from another approver" in page.text  # the flash
+    assert "It needs 1 more approval from someone else." in page.text  # the flash
     assert "You approved this draft" in page.text and "Approve &amp; push live" not in page.text
     assert queued_jobs(redis_client) == []
 
@@ -163,7 +163,7 @@ def test_a_lapsed_arm_window_is_explained(
     assert alice.arm(draft.id).status_code == 303
     clock.advance(121)
     answer = alice.act(draft.id, "confirm")
-    assert answer.status_code == 409 and "the arm window of draft" in answer.text
+    assert answer.status_code == 409 and "arm window" in answer.text
     assert core.store.get(draft.id).status is DraftStatus.PENDING
     assert "Approve &amp; push live" in answer.text  # offered again
 

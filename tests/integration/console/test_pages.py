@@ -10,11 +10,13 @@ from typing import Any
 import httpx
 import redis
 
-from spendgate_core import approval, drafting, lifecycle
-from spendgate_core.deps import CoreDeps
-from spendgate_core.events import record_delivery
-from spendgate_core.models import DraftStatus
-from spendgate_core.principals import Principal
+from spendgate_core.adapters.events import record_delivery
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import DraftStatus
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases import drafting
+from spendgate_core.usecases.deps import CoreDeps
 from tests.integration.approvals.conftest import MovableClock, mark_applied
 from tests.support.stack import EU, JP, US, World
 
@@ -106,7 +108,7 @@ def test_decided_drafts_render_their_outcome(
         withdrawn.id: ("Withdrawn by claude", "changed my mind"),
         stale.id: ("Stale", "the budget changed out of band"),
         # Not swept yet, so still `pending` in the store, but no longer decidable.
-        expired.id: ("Pending", "This draft expired 1 h ago; ask for a fresh one."),
+        expired.id: ("Pending", "This draft expired at "),
     }
     for draft_id, (first, second) in expectations.items():
         answer = alice.get(f"/console/drafts/{draft_id}")

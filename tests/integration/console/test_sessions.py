@@ -8,7 +8,7 @@ from datetime import timedelta
 import redis
 
 from spendgate_approvals.console.sessions import PendingConfirm, SessionStore
-from spendgate_core.principals import Principal
+from spendgate_core.domain.principals import Principal
 from tests.integration.approvals.conftest import MovableClock
 
 ALICE = Principal(

@@ -11,8 +11,8 @@ import httpx
 import redis
 
 from spendgate_approvals.app import create_app
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 from tests.integration.approvals.conftest import MovableClock, settings_for
 from tests.support.servers import serve_in_thread
 from tests.support.stack import US, World, write_principals

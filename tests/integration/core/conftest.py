@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spendgate_core.deps import CoreDeps
+from spendgate_core.usecases.deps import CoreDeps
 
 
 class RecordingQueue:

@@ -7,12 +7,13 @@ from decimal import Decimal
 
 import pytest
 
-from spendgate_core import approval, drafting
-from spendgate_core.deps import CoreDeps
+from spendgate_core.domain.models import DraftStatus
+from spendgate_core.domain.policy import PolicyBook
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyViolation
-from spendgate_core.models import DraftStatus
-from spendgate_core.policy import PolicyBook
-from spendgate_core.principals import Principal
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases import drafting
+from spendgate_core.usecases.deps import CoreDeps
 
 from .conftest import RecordingQueue
 
@@ -70,7 +71,7 @@ def test_four_eyes_one_human_twice_is_not_enough(
     assert deps.store.get(draft_id).required_approvals == 2
     after_alice = approve(deps, people["alice"], draft_id, queue)
     assert after_alice.status is DraftStatus.PENDING and queue.jobs == []
-    with pytest.raises(Conflict, match="different human"):
+    with pytest.raises(Conflict, match="from someone else"):
         approve(deps, people["alice"], draft_id, queue)
     assert approve(deps, people["bob"], draft_id, queue).status is DraftStatus.APPROVED
     assert len(queue.jobs) == 1

@@ -18,11 +18,13 @@ import redis
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 
-from spendgate_core import approval, drafting, lifecycle
-from spendgate_core.deps import CoreDeps
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import TERMINAL_STATUSES, DraftStatus
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import SpendgateError
-from spendgate_core.models import TERMINAL_STATUSES, DraftStatus
-from spendgate_core.principals import Principal
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases import drafting
+from spendgate_core.usecases.deps import CoreDeps
 from tests.support.clock import MovableClock
 
 from .conftest import RecordingQueue

@@ -13,16 +13,18 @@ import pytest
 import redis.asyncio
 from prometheus_client import REGISTRY
 
-from spendgate_core import drafting, drafting_async, events
-from spendgate_core.deps import CoreDeps
-from spendgate_core.drafting_async import AsyncDraftIO
+from spendgate_core.adapters import events
+from spendgate_core.adapters.ledger import AsyncLedgerAppender, RedisLedger
+from spendgate_core.adapters.platforms.adsim_async import AsyncAdsimReader
+from spendgate_core.adapters.store import AsyncDraftStore, RedisDraftStore
+from spendgate_core.contracts.events import Event
+from spendgate_core.contracts.ledger import EntryRequest
+from spendgate_core.domain.models import CampaignStatus, Draft, DraftStatus
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation
-from spendgate_core.events import Announcement
-from spendgate_core.ledger import AsyncLedgerAppender, EntryRequest, RedisLedger
-from spendgate_core.models import CampaignStatus, Draft, DraftStatus
-from spendgate_core.platforms.adsim_async import AsyncAdsimReader
-from spendgate_core.principals import Principal
-from spendgate_core.store import AsyncDraftStore, RedisDraftStore
+from spendgate_core.usecases import drafting, drafting_async
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.drafting_async import AsyncDraftIO
 from tests.support.stack import ADSIM_READ_TOKEN, World
 
 pytestmark = pytest.mark.anyio
@@ -139,10 +141,10 @@ class SlowStore:
         self.creating = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def create(self, draft: Draft, *, max_pending: int, announcement: Announcement | None) -> None:
+    async def create(self, draft: Draft, *, max_pending: int, event: Event | None) -> None:
         self.creating.set()
         await self.release.wait()
-        await self._inner.create(draft, max_pending=max_pending, announcement=announcement)
+        await self._inner.create(draft, max_pending=max_pending, event=event)
 
     async def envelope_used(self, account_id: str, *, now: datetime) -> int:
         return await self._inner.envelope_used(account_id, now=now)

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 import redis
 
-from spendgate_core import lifecycle
+from spendgate_core.adapters.store import RedisDraftStore
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import DraftStatus
 from spendgate_core.errors import DuplicateDraft, PolicyViolation, VersionConflict
-from spendgate_core.models import DraftStatus
-from spendgate_core.store import RedisDraftStore
 from tests.unit.core.factories import T0, budget_draft
 
 
@@ -166,7 +166,7 @@ async def test_account_counters_agree_with_the_store_and_share_concurrent_reads(
 
     import redis.asyncio
 
-    from spendgate_core.store import AccountCounters
+    from spendgate_core.adapters.store import AccountCounters
 
     for i in range(3):
         draft = budget_draft(campaign=f"cmp_us_{i:03}", before=100_000, after=130_000)

@@ -9,14 +9,15 @@ import httpx
 import pytest
 import redis
 
-from spendgate_core.bootstrap import build_core
-from spendgate_core.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.settings import ReaderSettings, load_settings
+from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.domain.principals import PrincipalDirectory
+from spendgate_core.runtime.bootstrap import build_core
+from spendgate_core.runtime.settings import ReaderSettings, load_settings
 from spendgate_executor import wiring
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.settings import ExecutorSettings
 from tests.integration.executor.harness import FAST_RETRIES, Harness, ManualClock, RqApplyQueue
+from tests.support.executor import ExecutorWiring
 from tests.support.stack import ADSIM_READ_TOKEN, World
 
 
@@ -40,13 +41,14 @@ def harness(
     for name, value in {**world.env(), **FAST_RETRIES}.items():
         monkeypatch.setenv(name, value)
 
+    executor = ExecutorWiring(lambda: wiring.build(load_settings(ExecutorSettings), clock=clock))
+
     def configure(**env: str) -> ExecutorDeps:
-        """(Re)wire the executor of this process, as a worker's entrypoint would, with extra env."""
+        """(Re)wire the executor, as a worker's entrypoint would, with extra env."""
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        return wiring.configure(load_settings(ExecutorSettings), clock=clock)
+        return executor.rewire()
 
-    configure()
     settings = load_settings(ReaderSettings)
     reader_http = adsim_client(world.adsim_url, ADSIM_READ_TOKEN)
     core = build_core(settings, client=redis_client, reader=AdsimReader(reader_http), clock=clock)
@@ -61,7 +63,8 @@ def harness(
                 queue=RqApplyQueue(redis_client),
                 principals=PrincipalDirectory(world.principals_file),
                 configure=configure,
+                executor_wiring=executor,
             )
         finally:
-            wiring.reset()
+            executor.close()
             reader_http.close()

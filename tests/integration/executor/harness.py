@@ -12,9 +12,10 @@ from typing import Any
 
 import httpx
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
+
 from spendgate_core.contracts.jobs import APPLY_JOB, APPLY_QUEUE, apply_job_id
 from spendgate_core.domain.models import TERMINAL_STATUSES, Draft, DraftStatus
 from spendgate_core.domain.money import to_major
@@ -22,10 +23,9 @@ from spendgate_core.domain.principals import Principal, PrincipalDirectory
 from spendgate_core.usecases import deciding as approval
 from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
-
-from spendgate_executor import wiring
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.sweep import Sweeper
+from tests.support.executor import ExecutorWiring
 from tests.support.stack import US, World
 from tests.support.waiting import eventually
 
@@ -78,6 +78,12 @@ class Harness:
     queue: RqApplyQueue
     principals: PrincipalDirectory
     configure: Callable[..., ExecutorDeps]
+    executor_wiring: ExecutorWiring
+
+    @property
+    def executor(self) -> ExecutorDeps:
+        """The dependencies the in-process worker runs jobs with."""
+        return self.executor_wiring.deps
 
     # people -----------------------------------------------------------------------------------------
     def principal(self, token: str) -> Principal:
@@ -150,22 +156,15 @@ class Harness:
 
     # the worker -------------------------------------------------------------------------------------
     def work(self) -> bool:
-        """One burst of an in-process SimpleWorker on its own connection (RQ stretches its socket timeout)."""
-        connection = redis.Redis.from_url(self.world.redis_url)
-        try:
-            queue = Queue(APPLY_QUEUE, connection=connection, serializer=JSONSerializer)
-            return bool(
-                SimpleWorker([queue], connection=connection, serializer=JSONSerializer).work(burst=True)
-            )
-        finally:
-            connection.close()
+        """One burst of spendgate's worker, in process, on the apply queue."""
+        return self.executor_wiring.work(self.world.redis_url, APPLY_QUEUE)
 
     def drive(
         self, draft_id: str, *, until: Callable[[Draft], bool] | None = None, timeout: float = 20
     ) -> Draft:
         """Sweep (due retries, orphans) and work until the draft settles; what a running worker does."""
         done = until or (lambda d: d.status is DraftStatus.APPLIED or d.status in TERMINAL_STATUSES)
-        sweeper = Sweeper(wiring.current(), interval_seconds=1)
+        sweeper = Sweeper(self.executor, interval_seconds=1)
 
         def settled() -> Draft:
             self.work()

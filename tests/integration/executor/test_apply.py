@@ -8,11 +8,10 @@ import httpx
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 
-from spendgate_core import drafting
-from spendgate_core.ledger import RedisLedger
-from spendgate_core.models import CampaignStatus, DraftStatus
-from spendgate_core.queueing import APPLY_JOB, apply_job_id
-from spendgate_executor import wiring
+from spendgate_core.adapters.ledger import RedisLedger
+from spendgate_core.contracts.jobs import APPLY_JOB, apply_job_id
+from spendgate_core.domain.models import CampaignStatus, DraftStatus
+from spendgate_core.usecases import drafting
 from spendgate_executor.applying import Outcome, apply_draft
 from tests.integration.executor.harness import Harness
 from tests.support.stack import ADSIM_WRITE_TOKEN, US
@@ -74,7 +73,7 @@ def test_the_same_job_five_times_makes_one_write(harness: Harness) -> None:
 
 def test_attempts_racing_on_one_draft_make_one_write(harness: Harness) -> None:
     draft = harness.approve(harness.propose_change("cmp_us_005", delta=2000))
-    deps = wiring.current()
+    deps = harness.executor
     outcomes: list[Outcome] = []
     start = threading.Barrier(6)
 
@@ -122,7 +121,7 @@ def test_a_value_already_equal_to_after_counts_as_applied_without_a_write(harnes
 def test_transient_503s_are_retried_until_the_platform_recovers(harness: Harness) -> None:
     draft = harness.approve(harness.propose_change("cmp_us_009", delta=1000))
     harness.faults(error_rate=1.0, error_status=503, scope="all")
-    retries = wiring.current().retries
+    retries = harness.executor.retries
 
     harness.drive(draft.id, until=lambda _: retries.attempts(draft.id) >= 3)
     assert harness.get(draft.id).status is DraftStatus.APPLYING
@@ -142,7 +141,7 @@ def test_a_429_waits_at_least_its_retry_after(harness: Harness) -> None:
 
     harness.work()
 
-    due = wiring.current().retries.scheduled_at(draft.id)
+    due = harness.executor.retries.scheduled_at(draft.id)
     assert due is not None
     assert due / 1000 - started >= 1.0  # adsim's Retry-After: 1 beats our 0.05 s backoff
     harness.faults()

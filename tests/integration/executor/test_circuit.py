@@ -5,9 +5,8 @@ from __future__ import annotations
 import httpx
 from prometheus_client import generate_latest
 
+from spendgate_core.domain.models import DraftStatus
 from spendgate_core.metrics import UPSTREAM_REQUESTS
-from spendgate_core.models import DraftStatus
-from spendgate_executor import wiring
 from spendgate_executor.applying import Outcome, apply_draft
 from spendgate_executor.observability import ScrapeTimeGauges, serve_metrics
 from tests.integration.executor.harness import Harness
@@ -68,7 +67,7 @@ def test_a_failed_probe_opens_the_circuit_again(harness: Harness) -> None:
 
 
 def test_metrics_and_health_are_served_over_http(harness: Harness) -> None:
-    deps = wiring.current()
+    deps = harness.executor
     harness.approve(harness.propose_change("cmp_us_005", delta=1000))  # one job waiting
     server = serve_metrics(ScrapeTimeGauges(deps), host="127.0.0.1", port=0)
     try:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from spendgate_core import approval, drafting
-from spendgate_core.models import CampaignStatus, DraftKind, DraftStatus
+from spendgate_core.domain.models import CampaignStatus, DraftKind, DraftStatus
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases import drafting
 from tests.integration.executor.harness import Harness
 from tests.support.stack import DEFAULT_POLICY
 

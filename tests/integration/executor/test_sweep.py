@@ -4,28 +4,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from spendgate_core import approval, lifecycle
-from spendgate_core.models import DraftStatus
-from spendgate_core.settings import load_settings
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import DraftStatus
+from spendgate_core.runtime.settings import load_settings
+from spendgate_core.usecases import deciding as approval
 from spendgate_executor import wiring
 from spendgate_executor.settings import ExecutorSettings
 from spendgate_executor.sweep import Sweeper
 from tests.integration.executor.harness import Harness, LostEnqueue
 
 
-def _sweeper() -> Sweeper:
-    return Sweeper(wiring.current(), interval_seconds=1)
+def _sweeper(harness: Harness) -> Sweeper:
+    return Sweeper(harness.executor, interval_seconds=1)
 
 
 def test_an_approved_draft_whose_enqueue_was_lost_is_enqueued_and_applied(harness: Harness) -> None:
     draft = harness.approve(harness.propose_change("cmp_us_001", delta=1000), queue=LostEnqueue())
     assert harness.work() is False  # nothing was queued
 
-    early = _sweeper().run_once()
+    early = _sweeper(harness).run_once()
     assert early.resumed == []  # just approved: the approval's own enqueue may still be on its way
-    report = _sweeper().run_once(now=harness.clock.now() + timedelta(seconds=5))
+    report = _sweeper(harness).run_once(now=harness.clock.now() + timedelta(seconds=5))
     assert report.resumed == [draft.id]
-    again = _sweeper().run_once(now=harness.clock.now() + timedelta(seconds=5))
+    again = _sweeper(harness).run_once(now=harness.clock.now() + timedelta(seconds=5))
     assert again.resumed == []  # its job is queued now: no second copy
 
     harness.work()
@@ -35,16 +36,16 @@ def test_an_approved_draft_whose_enqueue_was_lost_is_enqueued_and_applied(harnes
 
 def test_an_apply_whose_worker_died_is_resumed_once_its_lease_lapses(harness: Harness) -> None:
     draft = harness.approve(harness.propose_change("cmp_us_003", delta=1000), queue=LostEnqueue())
-    deps = wiring.current()
+    deps = harness.executor
     # A worker took the lease, moved the draft to applying, wrote upstream... and was SIGKILLed.
     lease = deps.leases.acquire(draft.id)
     assert lease is not None
     deps.core.store.save(lifecycle.begin_apply(draft), expected_version=draft.version)
     later = harness.clock.now() + timedelta(seconds=5)
 
-    assert _sweeper().run_once(now=later).resumed == []  # the lease is still held
+    assert _sweeper(harness).run_once(now=later).resumed == []  # the lease is still held
     deps.redis.delete(deps.leases.key(draft.id))  # ...until it lapses
-    assert _sweeper().run_once(now=later).resumed == [draft.id]
+    assert _sweeper(harness).run_once(now=later).resumed == [draft.id]
 
     harness.work()
     assert harness.get(draft.id).status is DraftStatus.APPLIED
@@ -61,7 +62,7 @@ def test_a_job_that_died_mid_attempt_does_not_block_its_draft(harness: Harness) 
     job.started_at = harness.clock.now() - timedelta(minutes=5)
     job.save()
 
-    report = _sweeper().run_once(now=harness.clock.now() + timedelta(seconds=5))
+    report = _sweeper(harness).run_once(now=harness.clock.now() + timedelta(seconds=5))
     assert report.resumed == [draft.id]
     harness.work()
     assert harness.get(draft.id).status is DraftStatus.APPLIED
@@ -73,7 +74,7 @@ def test_pending_drafts_past_their_expiry_are_expired(harness: Harness) -> None:
     young = harness.propose_change("cmp_us_007", delta=1000)
     harness.clock.advance(hours=1, seconds=1)
 
-    report = _sweeper().run_once()
+    report = _sweeper(harness).run_once()
 
     assert report.expired == [old.id]
     assert harness.get(old.id).status is DraftStatus.EXPIRED
@@ -89,14 +90,14 @@ def test_armed_drafts_whose_window_passed_are_disarmed(harness: Harness) -> None
     )
     assert harness.get(draft.id).status is DraftStatus.ARMED
 
-    assert _sweeper().run_once().disarmed == []
+    assert _sweeper(harness).run_once().disarmed == []
     harness.clock.advance(seconds=121)
-    assert _sweeper().run_once().disarmed == [draft.id]
+    assert _sweeper(harness).run_once().disarmed == [draft.id]
     assert harness.get(draft.id).status is DraftStatus.PENDING
 
 
 def test_only_one_worker_sweeps_at_a_time(harness: Harness) -> None:
-    first = _sweeper()
+    first = _sweeper(harness)
     other_deps = wiring.build(load_settings(ExecutorSettings))  # a second worker process
     other = Sweeper(other_deps, interval_seconds=1)
     try:
@@ -120,7 +121,7 @@ def test_a_job_dequeued_by_a_worker_that_died_before_starting_it_does_not_block_
     harness.redis.lmove(queue.key, queue.intermediate_queue_key, "LEFT", "RIGHT")
     assert queue.fetch_job(job_id).get_status() == "queued"  # type: ignore[union-attr]
 
-    report = _sweeper().run_once(now=harness.clock.now() + timedelta(seconds=5))
+    report = _sweeper(harness).run_once(now=harness.clock.now() + timedelta(seconds=5))
 
     assert report.resumed == [draft.id]
     harness.work()
@@ -133,12 +134,12 @@ def test_a_backlog_of_queued_approvals_costs_the_sweep_no_per_draft_lookups(harn
     was enqueued for: the sweep leaves them alone without looking (a pass used to cost four round trips
     per in-flight draft, every second, through any backlog)."""
     drafts = [harness.approve(harness.propose_change(f"cmp_us_{n:03d}", delta=1000)) for n in range(1, 11)]
-    deps = wiring.current()
+    deps = harness.executor
     # One of them moved on to `applying` (its job, enqueued for the approved version, is still queued).
     deps.core.store.save(lifecycle.begin_apply(drafts[0]), expected_version=drafts[0].version)
     later = harness.clock.now() + timedelta(seconds=5)
     before = int(deps.redis.info("stats")["total_commands_processed"])
-    report = _sweeper().run_once(now=later)
+    report = _sweeper(harness).run_once(now=later)
     spent = int(deps.redis.info("stats")["total_commands_processed"]) - before
     assert report.resumed == [] and report.retried == []
     assert spent < 12, f"{spent} Redis commands for one pass over 10 queued drafts"

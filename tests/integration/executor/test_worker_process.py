@@ -8,9 +8,9 @@ import sys
 
 import httpx
 import pytest
+
 from spendgate_core.contracts.jobs import APPLY_JOB
 from spendgate_core.domain.models import DraftStatus
-
 from tests.integration.executor.harness import Harness
 from tests.support.processes import free_port, wait_for_http
 from tests.support.waiting import eventually

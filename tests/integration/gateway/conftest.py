@@ -11,10 +11,11 @@ import redis
 from fastmcp import Client
 from fastmcp.exceptions import ToolError
 
-from spendgate_core.clock import SystemClock
-from spendgate_core.ledger import LedgerEntry, RedisLedger
-from spendgate_core.settings import load_settings
-from spendgate_core.signing import load_signing_key
+from spendgate_core.adapters.ledger import RedisLedger
+from spendgate_core.contracts.ledger import LedgerEntry
+from spendgate_core.contracts.signing import load_signing_key
+from spendgate_core.domain.clock import SystemClock
+from spendgate_core.runtime.settings import load_settings
 from spendgate_gateway.app import create_app
 from spendgate_gateway.settings import GatewaySettings
 from tests.support.processes import RedisServer

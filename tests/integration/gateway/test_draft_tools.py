@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import redis
 
-from spendgate_core.models import CampaignStatus, Draft, DraftStatus
-from spendgate_core.store import RedisDraftStore
+from spendgate_core.adapters.store import RedisDraftStore
+from spendgate_core.domain.models import CampaignStatus, Draft, DraftStatus
 from spendgate_gateway.app import create_app
 from tests.integration.gateway.conftest import (
     CONSOLE,

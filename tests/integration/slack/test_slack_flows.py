@@ -7,14 +7,14 @@ import json
 import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
+
+from spendgate_approvals.slack.client import SlackApi, SlackConfig
+from spendgate_approvals.slack.notifier import RETRY_KEY, SlackNotifier, slack_retries
+from spendgate_approvals.slack.state import SlackState
 from spendgate_core.adapters import events
 from spendgate_core.contracts.jobs import APPLY_QUEUE, apply_job_id
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import DraftStatus
-
-from spendgate_approvals.slack.client import SlackApi, SlackConfig
-from spendgate_approvals.slack.notifier import SlackNotifier
-from spendgate_approvals.slack.state import SlackState
 from tests.support.waiting import eventually
 
 from .conftest import BOT_TOKEN, CHANNEL, SlackWorld, action_ids
@@ -100,13 +100,13 @@ def test_four_eyes_needs_two_slack_users(slack: SlackWorld, redis_client: redis.
     draft = slack.core.store.get(draft_id)
     assert draft.status is DraftStatus.PENDING and len(draft.approvals) == 1
     slack.fake.wait_for("chat.postEphemeral", 2)
-    assert "needs one more approver" in slack.fake.of("chat.postEphemeral")[-1]["text"]
+    assert "It needs 1 more approval from someone else." in slack.fake.of("chat.postEphemeral")[-1]["text"]
 
     # Alice cannot be the second pair of eyes, however she clicks.
     slack.click("U0ALICE", "spendgate_arm", draft_id)
     assert slack.core.store.get(draft_id).version == draft.version
     refusal = slack.fake.wait_for("chat.postEphemeral", 3)[-1]
-    assert refusal["user"] == "U0ALICE" and "already approved" in refusal["text"]
+    assert refusal["user"] == "U0ALICE" and "You approved this draft" in refusal["text"]
 
     slack.click("U0BOB", "spendgate_arm", draft_id)
     slack.click("U0BOB", "spendgate_confirm", draft_id)
@@ -158,13 +158,14 @@ def test_outcomes_from_other_channels_update_the_message(slack: SlackWorld) -> N
 
 
 def test_slack_errors_do_not_lose_the_message(slack: SlackWorld) -> None:
-    """Slack refusing a post leaves the event pending; a later pass (any replica) posts it."""
+    """Slack refusing a post schedules a retry; a later pass (any replica) posts it once it is due."""
     slack.fake.fail_next.append("ratelimited")
     draft_id = slack.propose()
     slack.fake.wait_for("chat.postMessage", 1)
-    slack.wait(lambda: _pending(slack.redis) == 1, what="the failed event to stay pending")
+    slack.wait(lambda: slack.redis.zcard(RETRY_KEY) == 1, what="the failed post to wait for a retry")
+    assert _pending(slack.redis) == 0  # the event itself is done with
 
-    # Another replica's pass, once the event has been idle for its claim timeout (0 here, not a minute).
+    # Another replica's pass, once the retry is due (its backoff is seconds: move the clock, not sleep).
     config = SlackConfig(
         signing_secret="x", bot_token=BOT_TOKEN, api_url=f"{slack.fake_url}/api/", channel=CHANNEL
     )
@@ -173,14 +174,17 @@ def test_slack_errors_do_not_lose_the_message(slack: SlackWorld) -> None:
         client=slack.redis,
         api=SlackApi(config),
         state=SlackState(slack.redis),
+        retries=slack_retries(slack.redis, clock=slack.clock),
         consumer="another-replica",
-        claim_idle_ms=0,
     )
-    assert replica.run_once() >= 1
+    assert replica.retry_due() == 0  # not due yet
+    slack.clock.advance(10)
+    replica.retry_due()  # this replica, or the app's own consumer if it got there first
+    slack.wait(lambda: slack.redis.zcard(RETRY_KEY) == 0, what="the retry to be taken and settled")
     posts = slack.fake.wait_for("chat.postMessage", 2)
     assert action_ids(posts[-1]["blocks"]) == ["spendgate_arm", "spendgate_reject"]
     assert posts[-1]["blocks"][-2]["elements"][0]["value"] == draft_id
-    assert _pending(slack.redis) == 0
+    assert slack.redis.zcard(RETRY_KEY) == 0
 
 
 def _pending(client: redis.Redis) -> int:

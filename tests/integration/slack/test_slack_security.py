@@ -15,8 +15,8 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from spendgate_approvals.app import create_app
-from spendgate_core.models import DraftStatus
-from spendgate_core.queueing import APPLY_QUEUE
+from spendgate_core.contracts.jobs import APPLY_QUEUE
+from spendgate_core.domain.models import DraftStatus
 from tests.support.servers import serve_in_thread
 from tests.support.stack import World
 

@@ -10,8 +10,8 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from spendgate_approvals.app import create_app
-from spendgate_core.models import DraftStatus
-from spendgate_core.queueing import APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.jobs import APPLY_QUEUE, apply_job_id
+from spendgate_core.domain.models import DraftStatus
 from tests.support.servers import serve_in_thread
 from tests.support.stack import World
 
@@ -151,7 +151,7 @@ def test_four_eyes_hold_for_webhooks(hooks: Hooks) -> None:
     version = first.json()["draft"]["version"]
     assert first.json()["draft"]["status"] == "pending"
     again = hooks.send(approve(draft_id, version=version))  # alice a second time does not count
-    assert again.status_code == 409 and "different human" in again.json()["error"]["message"]
+    assert again.status_code == 409 and "from someone else" in again.json()["error"]["message"]
     second = hooks.send(approve(draft_id, version=version, approver="bob@example.com"))
     assert second.status_code == 200 and second.json()["approved"] is True
     assert len(apply_jobs(hooks)) == 1

@@ -10,11 +10,14 @@ from datetime import datetime, timedelta
 import pytest
 import redis
 
-from spendgate_core import approval, drafting, events, lifecycle
-from spendgate_core.deps import CoreDeps
+from spendgate_core.adapters import events
+from spendgate_core.contracts.views import draft_view
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import Conflict, DuplicateDraft
-from spendgate_core.principals import Principal
-from spendgate_core.views import draft_view
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases import drafting
+from spendgate_core.usecases.deps import CoreDeps
 
 from .conftest import Hooks
 

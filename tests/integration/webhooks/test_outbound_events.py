@@ -4,38 +4,34 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 import redis
-from rq import Queue, SimpleWorker
+from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
-from spendgate_core.adapters import events
-from spendgate_core.contracts.jobs import EVENTS_QUEUE
-from spendgate_core.domain import lifecycle
-from spendgate_core.domain.principals import Principal
-from spendgate_core.usecases import deciding as approval
-from spendgate_core.usecases.deps import CoreDeps
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from spendgate_executor.events import (
-    DELIVER_JOB,
-    DUE_KEY,
-    EventRelay,
-    EventSettings,
-    configure_delivery,
-    enqueue_due,
-    event_config,
-    relay_events,
-    reset_delivery,
-)
+from spendgate_core.adapters import events
+from spendgate_core.contracts.jobs import EVENTS_QUEUE
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.principals import Principal
+from spendgate_core.runtime.settings import load_settings
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_executor import wiring
+from spendgate_executor.events.config import EventSettings, event_config
+from spendgate_executor.events.deliveries import DELIVER_JOB, DUE_KEY, Deliveries
+from spendgate_executor.events.relay import RECONCILE_LOCK, EventRelay, relay_events
+from spendgate_executor.settings import ExecutorSettings
+from tests.support.executor import ExecutorWiring
 from tests.support.servers import serve_in_thread
 from tests.support.stack import World
 from tests.support.waiting import eventually
@@ -77,71 +73,99 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
         yield found, f"{url}/hooks/spendgate?token=subscriber-secret"
 
 
-def configure(url: str, *, attempts: int = 10) -> tuple[str, ...]:
-    config = event_config(
-        EventSettings(
-            event_subscribers=f" {url} ,",
-            event_secret=SECRET,
-            event_max_attempts=attempts,
-            event_retry_base_seconds=0.05,
-            event_retry_max_seconds=0.1,
+@pytest.fixture
+def executor() -> Iterator[ExecutorWiring]:
+    """The executor the in-process worker runs delivery jobs with; `wire` builds it for a subscriber."""
+    wired = ExecutorWiring(lambda: pytest.fail("call wire(url) before working the queue"))
+    yield wired
+    wired.close()
+
+
+@pytest.fixture
+def wire(
+    world: World, monkeypatch: pytest.MonkeyPatch, executor: ExecutorWiring
+) -> Callable[..., Deliveries]:
+    """Wire the executor (whose delivery jobs the in-process worker runs) for one subscriber."""
+    for name, value in world.env().items():
+        monkeypatch.setenv(name, value)
+
+    def configure(url: str, *, attempts: int = 10) -> Deliveries:
+        config = event_config(
+            EventSettings(
+                event_subscribers=f" {url} ,",
+                event_secret=SECRET,
+                event_max_attempts=attempts,
+                event_retry_base_seconds=0.05,
+                event_retry_max_seconds=0.1,
+                event_lease_seconds=30,
+            )
         )
-    )
-    configure_delivery(config)
-    return config.subscribers
+        deps = executor.rewire(lambda: wiring.build(load_settings(ExecutorSettings), events=config))
+        return deps.delivery.deliveries
+
+    return configure
 
 
-@pytest.fixture(autouse=True)
-def _delivery_wiring() -> Iterator[None]:
-    yield
-    reset_delivery()
-
-
-def work(world: World) -> None:
-    """One burst of an in-process worker on the events queue (its own connection, as the worker has)."""
-    connection = redis.Redis.from_url(world.redis_url)
-    try:
-        queue = Queue(EVENTS_QUEUE, connection=connection, serializer=JSONSerializer)
-        SimpleWorker([queue], connection=connection, serializer=JSONSerializer).work(burst=True)
-    finally:
-        connection.close()
+def work(executor: ExecutorWiring, world: World) -> None:
+    """One burst of spendgate's worker, in process, on the events queue."""
+    executor.work(world.redis_url, EVENTS_QUEUE)
 
 
 def pump(
-    world: World, client: redis.Redis, subscribers: tuple[str, ...], *, until: Any, timeout: float = 20
+    executor: ExecutorWiring,
+    world: World,
+    client: redis.Redis,
+    deliveries: Deliveries,
+    url: str,
+    *,
+    until: Any,
 ) -> None:
-    """What the worker's relay thread does every second, until `until()` holds."""
+    """What the worker's relay task does every second, until `until()` holds."""
 
     def settled() -> bool:
         if until():
             return True
-        relay_events(client, subscribers=subscribers, consumer="worker-1")
-        enqueue_due(client, lease_seconds=30)
-        work(world)
+        relay_events(client, deliveries, subscribers=(url,), consumer="worker-1")
+        deliveries.enqueue_due()
+        work(executor, world)
         return False
 
-    eventually(settled, timeout=timeout, interval=0.03, what="the deliveries to settle")
+    eventually(settled, timeout=20, interval=0.03, what="the deliveries to settle")
 
 
 def test_a_failing_subscriber_is_retried_and_gets_the_event_once(
-    world: World, hooks: Hooks, receiver: tuple[Receiver, str]
+    world: World,
+    hooks: Hooks,
+    receiver: tuple[Receiver, str],
+    wire: Callable[..., Deliveries],
+    executor: ExecutorWiring,
 ) -> None:
     subscriber, url = receiver
     subscriber.script = [500, 500]
-    subscribers = configure(url)
-    relay_events(hooks.redis, subscribers=subscribers, consumer="worker-1")  # the relay's group exists first
+    deliveries = wire(url)
+    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1")  # the group exists first
     draft_id = hooks.propose()
 
-    relay_events(hooks.redis, subscribers=subscribers, consumer="worker-1")
-    assert enqueue_due(hooks.redis, lease_seconds=30) == 1
+    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1")
+    assert deliveries.enqueue_due() == 1
+    assert deliveries.enqueue_due() == 0  # leased to the job just enqueued
     (job_id,) = Queue(EVENTS_QUEUE, connection=hooks.redis, serializer=JSONSerializer).get_job_ids()
     job = Job.fetch(job_id, connection=hooks.redis, serializer=JSONSerializer)
-    assert job.func_name == DELIVER_JOB and list(job.args[1:]) == [url, 1]
+    assert job.func_name == DELIVER_JOB and list(job.args[1:3]) == [url, 1]
     event_id = job.args[0]
-    assert job_id.startswith(f"deliver-{event_id}-") and job_id.endswith("-a1-1")
+    assert job_id.startswith(f"deliver-{event_id}-") and job_id.endswith("-a1")
 
-    pump(world, hooks.redis, subscribers, until=lambda: any(r["status"] == 200 for r in subscriber.received))
-    pump(world, hooks.redis, subscribers, until=lambda: True)  # one more pass: nothing is sent again
+    pump(
+        executor,
+        world,
+        hooks.redis,
+        deliveries,
+        url,
+        until=lambda: any(r["status"] == 200 for r in subscriber.received),
+    )
+    pump(
+        executor, world, hooks.redis, deliveries, url, until=lambda: True
+    )  # one more pass: nothing is sent again
     assert [r["status"] for r in subscriber.received] == [500, 500, 200]
     assert all(r["verified"] for r in subscriber.received)
     assert {r["headers"]["webhook-id"] for r in subscriber.received} == {event_id}
@@ -163,28 +187,42 @@ def test_a_failing_subscriber_is_retried_and_gets_the_event_once(
 
 
 def test_a_delivery_gives_up_after_its_budget(
-    world: World, hooks: Hooks, receiver: tuple[Receiver, str]
+    world: World,
+    hooks: Hooks,
+    receiver: tuple[Receiver, str],
+    wire: Callable[..., Deliveries],
+    executor: ExecutorWiring,
 ) -> None:
     subscriber, url = receiver
     subscriber.script = [503] * 10
-    subscribers = configure(url, attempts=3)
-    relay_events(hooks.redis, subscribers=subscribers, consumer="worker-1")
+    deliveries = wire(url, attempts=3)
+    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1")
     hooks.propose()
     pump(
-        world, hooks.redis, subscribers, until=lambda: hooks.redis.zcard(DUE_KEY) == 0 and subscriber.received
+        executor,
+        world,
+        hooks.redis,
+        deliveries,
+        url,
+        until=lambda: hooks.redis.zcard(DUE_KEY) == 0 and subscriber.received,
     )
-    pump(world, hooks.redis, subscribers, until=lambda: True)
+    pump(executor, world, hooks.redis, deliveries, url, until=lambda: True)
     assert len(subscriber.received) == 3
     outcomes = [e["outcome"] for e in events.recent_deliveries(hooks.redis)]
     assert outcomes == ["failed", "retrying", "retrying"]
 
 
 def test_only_the_spec_event_types_go_out(
-    world: World, hooks: Hooks, receiver: tuple[Receiver, str], people: dict[str, Principal]
+    world: World,
+    hooks: Hooks,
+    receiver: tuple[Receiver, str],
+    people: dict[str, Principal],
+    wire: Callable[..., Deliveries],
+    executor: ExecutorWiring,
 ) -> None:
     subscriber, url = receiver
-    subscribers = configure(url)
-    relay_events(hooks.redis, subscribers=subscribers, consumer="worker-1")
+    deliveries = wire(url)
+    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1")
     draft_id = hooks.propose()
     core: CoreDeps = hooks.core
     armed = approval.arm(
@@ -198,8 +236,8 @@ def test_only_the_spec_event_types_go_out(
         channel="rest",
         queue=_NoQueue(),
     )
-    pump(world, hooks.redis, subscribers, until=lambda: len(subscriber.received) >= 2)
-    pump(world, hooks.redis, subscribers, until=lambda: True)
+    pump(executor, world, hooks.redis, deliveries, url, until=lambda: len(subscriber.received) >= 2)
+    pump(executor, world, hooks.redis, deliveries, url, until=lambda: True)
     types = [json.loads(r["body"])["type"] for r in subscriber.received]
     assert sorted(types) == ["draft.approved", "draft.created"]  # draft.armed stays internal
 
@@ -209,14 +247,19 @@ class _NoQueue:
         return None
 
 
-def test_the_worker_relay_thread_does_all_three_steps(
-    world: World, hooks: Hooks, receiver: tuple[Receiver, str]
+def test_the_worker_relay_task_does_all_three_steps(
+    world: World,
+    hooks: Hooks,
+    receiver: tuple[Receiver, str],
+    wire: Callable[..., Deliveries],
+    executor: ExecutorWiring,
 ) -> None:
     subscriber, url = receiver
-    configure(url)
-    config = event_config(EventSettings(event_subscribers=url, event_secret=SECRET))
-    relay = EventRelay(redis=hooks.redis, core=hooks.core, config=config, consumer="worker-1")
-    relay.tick()  # creates the group (and reconciles: nothing lost yet)
+    deliveries = wire(url)
+    relay = EventRelay(
+        redis=hooks.redis, core=hooks.core, deliveries=deliveries, subscribers=(url,), consumer="worker-1"
+    )
+    relay.step()  # creates the group (and reconciles: nothing lost yet)
     draft_id = hooks.propose()
     # Lose an event on purpose: a decision saved without its announcement (a crash in between).
     draft = hooks.core.store.get(draft_id)
@@ -225,10 +268,10 @@ def test_the_worker_relay_thread_does_all_three_steps(
         expected_version=draft.version,
     )
     relay.reconcile_seconds = 0  # reconcile on this tick, not 30 s later
-    hooks.redis.delete("sg:events:reconcile:lock")
-    relay.tick()  # relays draft.created; reconcile publishes the lost draft.rejected
-    relay.tick()  # relays draft.rejected
-    work(world)
+    hooks.redis.delete(RECONCILE_LOCK)
+    relay.step()  # relays draft.created; reconcile publishes the lost draft.rejected
+    relay.step()  # relays draft.rejected
+    work(executor, world)
     types = sorted(json.loads(r["body"])["type"] for r in subscriber.received)
     assert types == ["draft.created", "draft.rejected"]
     assert all(r["verified"] for r in subscriber.received)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from spendgate_core.ids import new_draft_id
-from spendgate_core.models import Actor, Change, ChangeField, Draft, DraftKind, Impact
+from spendgate_core.domain.ids import new_draft_id
+from spendgate_core.domain.models import Actor, Change, ChangeField, Draft, DraftKind, Impact
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -18,7 +18,7 @@ first.other, second.other = second, first  # a garbage cycle only the collector 
 cycle = weakref.ref(first)
 del first, second
 
-from spendgate_core.heap import YOUNG_THRESHOLD, settle_after_startup
+from spendgate_core.runtime.tuning import YOUNG_THRESHOLD, settle_after_startup
 
 default_threshold = gc.get_threshold()
 settle_after_startup()

@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from spendgate_core import lifecycle
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import DraftStatus
 from spendgate_core.errors import Conflict, Forbidden
-from spendgate_core.models import DraftStatus
 
 from .factories import T0, budget_draft
 

@@ -4,8 +4,8 @@ from decimal import Decimal
 
 import pytest
 
+from spendgate_core.domain.money import format_money, to_major, to_minor
 from spendgate_core.errors import InvalidInput
-from spendgate_core.money import format_money, to_major, to_minor
 
 
 @pytest.mark.parametrize(

@@ -4,9 +4,8 @@ from decimal import Decimal
 
 import pytest
 
-from spendgate_core.errors import ConfigError, PolicyViolation
-from spendgate_core.models import Change, ChangeField
-from spendgate_core.policy import (
+from spendgate_core.domain.models import Change, ChangeField
+from spendgate_core.domain.policy import (
     Limits,
     PolicyBook,
     PolicyValues,
@@ -14,6 +13,7 @@ from spendgate_core.policy import (
     check_envelope,
     required_approvals,
 )
+from spendgate_core.errors import ConfigError, PolicyViolation
 
 LIMITS = Limits.of(PolicyValues(), "USD")
 

@@ -4,14 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from spendgate_core.errors import ConfigError
-from spendgate_core.principals import (
+from spendgate_core.domain.principals import (
     Principal,
     PrincipalDirectory,
     parse_principals,
     render_principal,
     token_digest,
 )
+from spendgate_core.errors import ConfigError
 
 
 def human(name: str, token: str, roles: tuple[str, ...] = ("approver",)) -> Principal:

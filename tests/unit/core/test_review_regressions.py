@@ -2,9 +2,9 @@
 
 import pytest
 
+from spendgate_core.domain.models import CampaignStatus, Change, ChangeField, DraftStatus
+from spendgate_core.domain.policy import Limits, PolicyValues, check_change
 from spendgate_core.errors import PolicyViolation
-from spendgate_core.models import CampaignStatus, Change, ChangeField, DraftStatus
-from spendgate_core.policy import Limits, PolicyValues, check_change
 
 from .factories import budget_draft
 

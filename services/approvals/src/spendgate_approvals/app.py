@@ -17,9 +17,9 @@ from spendgate_approvals.routers import audit, drafts, ops, slack, webhooks
 from spendgate_approvals.routers.console import install as install_console
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_approvals.wiring import Resources, open_resources
-from spendgate_core.clock import Clock
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import PrincipalDirectory
+from spendgate_core.domain.clock import Clock
+from spendgate_core.domain.principals import PrincipalDirectory
+from spendgate_core.usecases.deps import CoreDeps
 
 
 def create_app(

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import redis
 from rq import Queue
 from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
-from spendgate_core.queueing import APPLY_JOB, APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.jobs import APPLY_QUEUE, ApplyJob
 
 
 class RqApplyQueue:
-    """Enqueues `APPLY_JOB(draft_id, version)` with a deterministic, unique job id.
+    """Enqueues the contract's `ApplyJob` for an approved draft version.
 
     No `Retry` here: the executor owns retries, and a job that already exists (queued, running or
     recently finished) means this approval is already on its way, so a duplicate is a no-op.
@@ -21,9 +23,6 @@ class RqApplyQueue:
         self._queue = Queue(APPLY_QUEUE, connection=connection, serializer=JSONSerializer)
 
     def enqueue_apply(self, draft_id: str, version: int) -> None:
-        try:
-            self._queue.enqueue_call(
-                APPLY_JOB, args=(draft_id, version), job_id=apply_job_id(draft_id, version), unique=True
-            )
-        except DuplicateJobError:
-            return
+        job = ApplyJob(draft_id=draft_id, version=version)
+        with contextlib.suppress(DuplicateJobError):
+            self._queue.enqueue(job.function, *job.args, **job.options)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from spendgate_core.domain.principals import Principal, PrincipalDirectory
 from spendgate_core.errors import Forbidden, Unauthenticated
-from spendgate_core.principals import Principal, PrincipalDirectory
 
 
 def authenticate_human(directory: PrincipalDirectory, token: str | None) -> Principal:

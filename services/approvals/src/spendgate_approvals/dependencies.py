@@ -9,9 +9,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from spendgate_approvals.auth import authenticate_human
 from spendgate_approvals.wiring import Resources
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import Principal
-from spendgate_core.queueing import ApplyQueue
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 
 # auto_error=False: a missing or malformed header must reach our own 401 with the error shape.
 _bearer = HTTPBearer(auto_error=False, description="a human principal's token from the principals file")

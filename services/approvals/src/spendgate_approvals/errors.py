@@ -24,6 +24,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from spendgate_approvals.schemas import ErrorBody
+from spendgate_core.adapters.ledger import LedgerContentionError
+from spendgate_core.contracts.ledger import LedgerCorruptError
 from spendgate_core.errors import (
     ConfigError,
     Conflict,
@@ -39,7 +41,6 @@ from spendgate_core.errors import (
     TransientUpstreamError,
     Unauthenticated,
 )
-from spendgate_core.ledger import LedgerContentionError, LedgerCorruptError
 
 log = logging.getLogger(__name__)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from spendgate_core.ledger import Ledger
 from spendgate_core.logs import bound, new_request_id
 from spendgate_core.metrics import LEDGER_VERIFY_OK
+from spendgate_core.runtime.periodic import PeriodicTask
+from spendgate_core.usecases.ports import Ledger
 
 log = logging.getLogger(__name__)
 
@@ -44,25 +44,22 @@ class RequestIds:
             await self.app(scope, receive, send_with_id)
 
 
-class LedgerWatch:
-    """Re-verify the whole ledger every `interval` seconds in a daemon thread and export the result.
+class LedgerWatch(PeriodicTask):
+    """Re-verify the whole ledger every `interval` seconds in a background task and export the result.
 
     Verification is linear in the ledger's length, so it runs here on a timer rather than on each
     scrape; the alert on `spendgate_ledger_verify_ok == 0` fires within one interval of a tamper.
     """
 
     def __init__(self, ledger: Ledger, *, interval: float = 60.0) -> None:
+        super().__init__(name="spendgate-ledger-watch", interval_seconds=interval, first_wait=False)
         self._ledger = ledger
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="spendgate-ledger-watch", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
+    def step(self) -> None:
+        self.check()
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
+    def stop(self, timeout: float | None = 5.0) -> bool:
+        return super().stop(timeout)
 
     def check(self) -> None:
         try:
@@ -80,8 +77,3 @@ class LedgerWatch:
                     "reason": report.reason,
                 },
             )
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self.check()
-            self._stop.wait(self._interval)

@@ -10,10 +10,10 @@ from spendgate_approvals.app import create_app
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_approvals.wiring import check_config
 from spendgate_core.errors import ConfigError
-from spendgate_core.heap import settle_after_startup
 from spendgate_core.logs import configure_logging
 from spendgate_core.metrics import prime as prime_metrics
-from spendgate_core.settings import load_settings
+from spendgate_core.runtime.settings import load_settings
+from spendgate_core.runtime.tuning import settle_after_startup
 
 
 def run(*, host: str, port: int) -> None:

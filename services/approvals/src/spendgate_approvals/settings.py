@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 
-from spendgate_core.settings import ReaderSettings
+from spendgate_core.runtime.settings import ReaderSettings
 
 
 class ApprovalsSettings(ReaderSettings):

@@ -19,14 +19,14 @@ from spendgate_approvals.slack.channel import SlackChannel, open_slack
 from spendgate_approvals.slack.client import slack_config
 from spendgate_approvals.webhooks.decisions import decision_webhook
 from spendgate_approvals.webhooks.inbox import WebhookInbox
-from spendgate_core.bootstrap import adsim_reader, build_core, redis_client
-from spendgate_core.clock import Clock
-from spendgate_core.deps import CoreDeps
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.contracts.signing import LedgerKeyError, load_signing_key
+from spendgate_core.domain.clock import Clock
+from spendgate_core.domain.policy import PolicyBook
+from spendgate_core.domain.principals import PrincipalDirectory
 from spendgate_core.errors import ConfigError
-from spendgate_core.policy import PolicyBook
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.queueing import ApplyQueue
-from spendgate_core.signing import LedgerKeyError, load_signing_key
+from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client
+from spendgate_core.usecases.deps import CoreDeps
 
 
 @dataclass(frozen=True)

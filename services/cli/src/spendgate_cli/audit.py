@@ -18,10 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from spendgate_cli.exits import REFUSED, fail
 from spendgate_core.errors import ConfigError
-from spendgate_core.settings import load_settings
+from spendgate_core.runtime.settings import load_settings
 
 if TYPE_CHECKING:
-    from spendgate_core.ledger import RedisLedger
+    from spendgate_core.adapters.ledger import RedisLedger
 
 app = typer.Typer(help="Check and export the tamper-evident ledger.", no_args_is_help=True)
 
@@ -40,9 +40,9 @@ def _ledger() -> Iterator[RedisLedger]:
     # Imported on use, so the rest of the CLI starts without redis and cryptography.
     import redis
 
-    from spendgate_core.clock import SystemClock
-    from spendgate_core.ledger import RedisLedger
-    from spendgate_core.signing import LedgerKeyError, load_signing_key
+    from spendgate_core.adapters.ledger import RedisLedger
+    from spendgate_core.contracts.signing import LedgerKeyError, load_signing_key
+    from spendgate_core.domain.clock import SystemClock
 
     try:
         settings = load_settings(AuditSettings)
@@ -97,7 +97,7 @@ def export(
 
 
 def _write(ledger: RedisLedger, out: TextIO) -> int:
-    from spendgate_core.ledger import LedgerCorruptError
+    from spendgate_core.contracts.ledger import LedgerCorruptError
 
     count = 0
     try:

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from spendgate_cli.exits import REFUSED, USAGE, fail
-from spendgate_cli.render import draft_diff, draft_table
-from spendgate_core.ids import is_draft_id
+from spendgate_cli.render import draft_diff, draft_table, refusal
+from spendgate_core.domain.ids import is_draft_id
 
 if TYPE_CHECKING:
     from spendgate_cli.api import ApprovalsClient
@@ -139,8 +139,9 @@ def approve(
     with _client(url) as client:
         draft, etag = client.get_draft(draft_id)
         typer.echo(draft_diff(draft), err=as_json)
-        if draft["status"] not in (Status.pending, Status.armed):
-            fail(f"draft {draft_id} is {draft['status']}; there is nothing to approve", code=REFUSED)
+        why_not = refusal(draft.get("decision"), "arm")
+        if why_not is not None:  # the same reason REST, the console and Slack give
+            fail(why_not, code=REFUSED)
         if not yes and not _ask(f"Arm draft {draft_id} (version {draft['version']})?"):
             fail("not armed; nothing changed", code=REFUSED)
         armed = client.arm(draft_id, etag=etag)
@@ -156,7 +157,8 @@ def approve(
         typer.echo(f"approved: {draft_id} is queued; the worker applies it now")
     else:
         have, need = len(result.get("approvals") or []), result.get("required_approvals", 1)
-        typer.echo(f"your approval is recorded ({have} of {need}); another approver must arm and confirm")
+        next_step = refusal(result.get("decision"), "arm") or "another approver must arm and confirm"
+        typer.echo(f"your approval is recorded ({have} of {need}): {next_step}")
 
 
 @app.command("reject")

@@ -12,8 +12,14 @@ import typer
 from pydantic import ValidationError
 
 from spendgate_cli.exits import fail
+from spendgate_core.domain.principals import (
+    Principal,
+    new_token,
+    parse_principals,
+    render_principal,
+    token_digest,
+)
 from spendgate_core.errors import ConfigError
-from spendgate_core.principals import Principal, new_token, parse_principals, render_principal, token_digest
 
 app = typer.Typer(help="Manage the principals file (who may call spendgate).", no_args_is_help=True)
 

@@ -61,7 +61,27 @@ def draft_diff(draft: dict[str, Any]) -> str:
         lines.append(f"rolls back: {draft['rollback_of']}")
     if draft.get("url"):
         lines.append(f"console: {draft['url']}")
+    lines.extend(decision_lines(draft.get("decision")))
     return "\n".join(lines)
+
+
+def decision_lines(decision: dict[str, Any] | None) -> list[str]:
+    """What the server's decision query says this caller may do next, and why not (as the console shows)."""
+    if not decision:
+        return []
+    actions = decision.get("actions") or {}
+    opened = [a for a in ("arm", "confirm", "reject", "rollback") if (actions.get(a) or {}).get("open")]
+    lines = [f"you may: {', '.join(opened) if opened else 'nothing'}"]
+    why_not = (actions.get("arm") or {}).get("reason")
+    if why_not:
+        lines.append(f"why not approve: {why_not}")
+    return lines
+
+
+def refusal(decision: dict[str, Any] | None, action: str) -> str | None:
+    """The server's reason why `action` is closed for this caller, None when it is open (or not said)."""
+    option = ((decision or {}).get("actions") or {}).get(action) or {}
+    return None if option.get("open", True) else str(option.get("reason") or f"{action} is not open")
 
 
 def _signed(amount: object) -> str:

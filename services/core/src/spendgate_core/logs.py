@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import sys
 from collections.abc import Iterator
@@ -27,15 +26,10 @@ _SECRET_HINTS = ("token", "secret", "authorization", "password", "cookie", "sign
 _RECORD_FIELDS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 
 
-# Request ids correlate log lines; they guard nothing, so a seeded PRNG will do: `secrets` costs a
-# getrandom() system call per id, measurable on every tool call. Reseeded in forked children so that
-# two workers never share a sequence.
-_ids = random.Random(os.urandom(16))
-os.register_at_fork(after_in_child=lambda: _ids.seed(os.urandom(16)))
-
-
 def new_request_id() -> str:
-    return f"req_{_ids.getrandbits(64):016x}"
+    # Request ids correlate log lines and guard nothing, so the `random` module's own generator will do
+    # (CPython seeds it from the OS and reseeds it in forked children); `secrets` would cost a system call.
+    return f"req_{random.getrandbits(64):016x}"
 
 
 def current_request_id() -> str:

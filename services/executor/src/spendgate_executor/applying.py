@@ -29,7 +29,19 @@ from enum import StrEnum
 import redis
 from pydantic import JsonValue
 
-from spendgate_core import lifecycle
+from spendgate_core.contracts.events import EventType
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import (
+    IN_FLIGHT_STATUSES,
+    CampaignStatus,
+    Change,
+    ChangeField,
+    Draft,
+    DraftStatus,
+)
+from spendgate_core.domain.money import format_money
+from spendgate_core.domain.platform import Campaign
+from spendgate_core.domain.policy import check_change
 from spendgate_core.errors import (
     NotFound,
     PermanentUpstreamError,
@@ -39,13 +51,9 @@ from spendgate_core.errors import (
     UpstreamError,
     VersionConflict,
 )
-from spendgate_core.events import announce
 from spendgate_core.logs import bound
-from spendgate_core.metrics import APPLIES, APPLY_SECONDS
-from spendgate_core.models import IN_FLIGHT_STATUSES, CampaignStatus, Change, ChangeField, Draft, DraftStatus
-from spendgate_core.money import format_money
-from spendgate_core.platforms.reader import Campaign
-from spendgate_core.policy import check_change
+from spendgate_core.metrics import APPLIES
+from spendgate_core.usecases.commit import commit
 from spendgate_executor.deps import ACTOR, ExecutorDeps
 from spendgate_executor.leases import Lease, LeaseLost
 
@@ -64,6 +72,13 @@ class Outcome(StrEnum):
     DEFERRED = "deferred"  # waiting for a scheduled retry or an open circuit; nothing was tried
     BUSY = "busy"  # another worker holds the lease (or took over): it finishes the draft
     NOOP = "noop"  # nothing to do: the draft is decided, done, or gone
+
+
+_EVENT_OF: dict[DraftStatus, EventType] = {
+    DraftStatus.APPLIED: "draft.applied",
+    DraftStatus.STALE: "draft.stale",
+    DraftStatus.APPLY_FAILED: "draft.apply_failed",
+}
 
 
 class _Stale(Exception):
@@ -263,18 +278,15 @@ class _Attempt:
             # Before marking ourselves applied: if we die in between, the retry comes back here.
             self._mark_original_rolled_back(self.current.rollback_of)
         now = deps.core.clock.now()
-        self._save(lifecycle.mark_applied(self.current, now=now, applied_changes=applied))
-        draft = self.current
         details: dict[str, JsonValue] = {"applied_changes": list(applied), "attempts": self.attempt}
         if self.read_back_mismatches:
             details["read_back_mismatches"] = self.read_back_mismatches
-        self._ledger("apply", details)
-        announce(deps.core, "draft.applied", draft)
-        APPLIES.labels(Outcome.APPLIED.value, draft.platform).inc()
-        if draft.approved_at is not None:
-            APPLY_SECONDS.observe(max(0.0, (now - draft.approved_at).total_seconds()))
-        deps.retries.forget(draft.id)
-        log.info("%s applied (%d change(s), attempt %d)", draft.id, len(applied), self.attempt)
+        self._commit(
+            lifecycle.mark_applied(self.current, now=now, applied_changes=applied),
+            "apply",
+            details,
+            note=f"{len(applied)} change(s), attempt {self.attempt}",
+        )
         return Outcome.APPLIED
 
     def _mark_original_rolled_back(self, original_id: str) -> None:
@@ -284,42 +296,30 @@ class _Attempt:
             if original.status is not DraftStatus.APPLIED:
                 return  # already rolled back (an earlier attempt), or never fully applied
             try:
-                store.save(
+                commit(
+                    self.deps.core,
+                    original,
                     lifecycle.mark_rolled_back(original, rollback_id=self.current.id),
-                    expected_version=original.version,
+                    actor=ACTOR,
+                    action="rollback",
+                    details={"status": DraftStatus.ROLLED_BACK.value, "rolled_back_by": self.current.id},
                 )
             except VersionConflict:
                 continue
-            self.deps.core.ledger.append(
-                actor=ACTOR,
-                action="rollback",
-                account_id=original.account_id,
-                draft_id=original.id,
-                details={"status": DraftStatus.ROLLED_BACK.value, "rolled_back_by": self.current.id},
-            )
             return
 
     def _stale(self, message: str) -> Outcome:
-        deps = self.deps
-        self._save(lifecycle.mark_stale(self.current, now=deps.core.clock.now(), error=message))
-        self._ledger("stale", {"error": message})
-        announce(deps.core, "draft.stale", self.current)
-        APPLIES.labels(Outcome.STALE.value, self.current.platform).inc()
-        deps.retries.forget(self.current.id)
-        log.info("%s is stale: %s", self.current.id, message)
+        now = self.deps.core.clock.now()
+        self._commit(lifecycle.mark_stale(self.current, now=now, error=message), "stale", {"error": message})
         return Outcome.STALE
 
     def _fail(self, message: str) -> Outcome:
-        deps = self.deps
         applied = self.current.applied_changes
-        self._save(lifecycle.mark_failed(self.current, error=message, applied_changes=applied))
-        self._ledger(
-            "apply_failed", {"error": message, "applied_changes": list(applied), "attempts": self.attempt}
+        self._commit(
+            lifecycle.mark_failed(self.current, error=message, applied_changes=applied),
+            "apply_failed",
+            {"error": message, "applied_changes": list(applied), "attempts": self.attempt},
         )
-        announce(deps.core, "draft.apply_failed", self.current)
-        APPLIES.labels(Outcome.FAILED.value, self.current.platform).inc()
-        deps.retries.forget(self.current.id)
-        log.error("%s apply_failed: %s", self.current.id, message)
         return Outcome.FAILED
 
     def _retry_or_give_up(self, exc: TransientUpstreamError) -> Outcome:
@@ -348,15 +348,24 @@ class _Attempt:
         self.lease.check()
         self.draft = self.deps.core.store.save(draft, expected_version=self.current.version)
 
-    def _ledger(self, action: str, details: dict[str, JsonValue]) -> None:
-        draft = self.current
-        self.deps.core.ledger.append(
+    def _commit(
+        self, after: Draft, action: str, details: dict[str, JsonValue], *, note: str | None = None
+    ) -> None:
+        """An outcome of the attempt: saved under the lease, ledgered, counted, announced; retries end."""
+        self.lease.check()
+        before = self.current
+        details = {"version": after.version, "kind": after.kind.value, **details}
+        self.draft = commit(
+            self.deps.core,
+            before,
+            after,
             actor=ACTOR,
             action=action,
-            account_id=draft.account_id,
-            draft_id=draft.id,
-            details={"version": draft.version, "kind": draft.kind.value, **details},
+            details=details,
+            event=_EVENT_OF[after.status],
+            note=note or (after.error if after.status is not DraftStatus.APPLIED else None),
         )
+        self.deps.retries.forget(after.id)
 
     def _show(self, value: int | str) -> str:
         return format_money(value, self.current.currency) if isinstance(value, int) else value

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 import httpx
 import redis
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.platforms.writer import PlatformWriter
+from spendgate_core.adapters.duework import Backoff
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.platform_writer import PlatformWriter
 from spendgate_executor.circuit import CircuitBreaker
+from spendgate_executor.events.delivery import DeliveryDeps
 from spendgate_executor.jobqueue import ApplyJobs
 from spendgate_executor.leases import Leases
-from spendgate_executor.retries import Backoff, RetrySchedule
+from spendgate_executor.retries import RetrySchedule
 
 ACTOR = "spendgate-executor"  # how the executor appears in the ledger
 
@@ -31,3 +33,4 @@ class ExecutorDeps:
     max_attempts: int
     lease_seconds: float
     worker_id: str
+    delivery: DeliveryDeps  # outbound event deliveries

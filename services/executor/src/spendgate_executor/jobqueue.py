@@ -9,7 +9,6 @@ exists — and a dead job's hash stays for its `failure_ttl`.
 from __future__ import annotations
 
 import time
-from datetime import timedelta
 
 import redis
 from rq import Queue
@@ -18,13 +17,10 @@ from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
 from rq.worker import Worker
 
-from spendgate_core.queueing import APPLY_JOB, APPLY_QUEUE, apply_job_id
+from spendgate_core.contracts.jobs import APPLY_QUEUE, ApplyJob, apply_job_id
 
 # Statuses of jobs that will run later without being in the queue list (we use none of them ourselves).
 _WAITING = frozenset({JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.CREATED})
-JOB_TIMEOUT = timedelta(minutes=2)  # a job is a few upstream calls, each with a 10 s timeout
-RESULT_TTL = timedelta(hours=1)
-FAILURE_TTL = timedelta(days=7)
 
 
 class ApplyJobs:
@@ -40,18 +36,9 @@ class ApplyJobs:
 
     def enqueue(self, draft_id: str, version: int, *, job_id: str) -> bool:
         """Enqueue the apply job under `job_id`; False when a job with that id already exists."""
+        job = ApplyJob(draft_id=draft_id, version=version, job_id=job_id)
         try:
-            self.queue.enqueue(
-                APPLY_JOB,
-                draft_id,
-                version,
-                job_id=job_id,
-                unique=True,
-                job_timeout=int(JOB_TIMEOUT.total_seconds()),
-                result_ttl=int(RESULT_TTL.total_seconds()),
-                failure_ttl=int(FAILURE_TTL.total_seconds()),
-                description=f"apply {draft_id} v{version}",
-            )
+            self.queue.enqueue(job.function, *job.args, **job.options)
         except DuplicateJobError:
             return False
         return True

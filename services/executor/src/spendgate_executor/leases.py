@@ -19,14 +19,10 @@ from types import TracebackType
 import redis
 from redis.commands.core import Script
 
-log = logging.getLogger(__name__)
+from spendgate_core.adapters import locks
+from spendgate_core.runtime.periodic import PeriodicTask
 
-# Compare-and-act scripts: only the holder (the one who knows the token) renews or releases.
-_RENEW = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
-)
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+log = logging.getLogger(__name__)
 
 
 class LeaseLost(Exception):
@@ -45,9 +41,10 @@ class Lease:
         self.key = key
         self._token = token
         self._ttl_ms = ttl_ms
-        self._stop = threading.Event()
         self._lost = threading.Event()
-        self._thread = threading.Thread(target=self._renew_loop, name=f"lease:{key}", daemon=True)
+        self._renewer = PeriodicTask(
+            name=f"lease:{key}", interval_seconds=ttl_ms / 3000, step=self._renew_once
+        )
 
     @property
     def lost(self) -> bool:
@@ -67,31 +64,28 @@ class Lease:
             raise LeaseLost(f"lost the lease {self.key}")
 
     def __enter__(self) -> Lease:
-        self._thread.start()
+        self._renewer.start()
         return self
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=self._ttl_ms / 1000)
+        self._renewer.stop(timeout=self._ttl_ms / 1000)
         try:
             self._release(keys=[self.key], args=[self._token])
         except redis.RedisError:
             log.warning("could not release %s; it lapses on its own", self.key)
 
-    def _renew_loop(self) -> None:
-        interval = self._ttl_ms / 3000
-        while not self._stop.wait(interval):
-            try:
-                renewed = self._renew(keys=[self.key], args=[self._token, self._ttl_ms])
-            except redis.RedisError:
-                log.warning("could not renew %s; trying again", self.key)
-                continue
-            if not renewed:
-                log.warning("lease %s was lost", self.key)
-                self._lost.set()
-                return
+    def _renew_once(self) -> None:
+        try:
+            renewed = self._renew(keys=[self.key], args=[self._token, self._ttl_ms])
+        except redis.RedisError:
+            log.warning("could not renew %s; trying again", self.key)
+            return
+        if not renewed:
+            log.warning("lease %s was lost", self.key)
+            self._lost.set()
+            self._renewer.finish()
 
 
 class Leases:
@@ -102,8 +96,8 @@ class Leases:
         self._owner = owner
         self._ttl_ms = int(ttl_seconds * 1000)
         self._ns = namespace
-        self._renew = client.register_script(_RENEW)
-        self._release = client.register_script(_RELEASE)
+        self._renew = client.register_script(locks.RENEW)
+        self._release = client.register_script(locks.RELEASE)
 
     def key(self, draft_id: str) -> str:
         return f"{self._ns}:lease:{draft_id}"

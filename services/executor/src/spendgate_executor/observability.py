@@ -14,6 +14,7 @@ from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from spendgate_core.contracts.jobs import APPLY_QUEUE
 from spendgate_core.errors import SpendgateError
 from spendgate_core.metrics import (
     CIRCUIT_OPEN,
@@ -22,7 +23,6 @@ from spendgate_core.metrics import (
     QUEUE_OLDEST_JOB_AGE,
     WORKERS_ALIVE,
 )
-from spendgate_core.queueing import APPLY_QUEUE
 from spendgate_executor.deps import ExecutorDeps
 
 log = logging.getLogger(__name__)

@@ -1,46 +1,25 @@
 """Retry bookkeeping per draft: attempts against the budget, the last error, and the retry schedule.
 
-Retries are ours, not RQ's. A transient failure puts the draft id in a Redis sorted set scored by the
-time it is due (`sg:apply:retry`); the sweep moves due ids back onto the queue as fresh jobs. RQ's own
-`Retry`/`enqueue_in` would need a scheduler process and re-run a job id we also use for de-duplication;
-the sorted set is one key, visible in metrics, survives any worker's death, and is drained by whichever
-worker holds the sweep lock.
+Retries are ours, not RQ's. A transient failure makes the draft due again in the shared due set
+(`sg:apply:retry`, a `spendgate_core.adapters.duework.DueSet`); the sweep takes due drafts and hands each
+to a fresh job. RQ's own `Retry`/`enqueue_in` would need a scheduler process and re-run a job id we also
+use for de-duplication; the due set is one key, visible in metrics, survives any worker's death, and a
+sweep that dies between taking a draft and enqueueing its job leaves a lease that passes in seconds.
+Attempts are counted by the apply itself (before any upstream call, so a crash counts too), not on take:
+the first attempt never passes through the set.
 """
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 import redis
 
-# A Retry-After longer than this is treated as this: the budget should end a hopeless draft in hours,
-# not keep it pending for days on the platform's say-so.
-MAX_RETRY_AFTER_SECONDS = 3600.0
+from spendgate_core.adapters.duework import DueSet
+from spendgate_core.domain.clock import Clock
 
-
-@dataclass(frozen=True)
-class Backoff:
-    """Capped exponential backoff with jitter; a Retry-After from the platform sets the floor."""
-
-    base_seconds: float
-    max_seconds: float
-    jitter: Callable[[], float] = random.random
-
-    def delay(self, attempt: int, *, retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        ceiling = min(self.max_seconds, self.base_seconds * 2 ** max(0, attempt - 1))
-        # "Equal jitter": at least half the step, so retries spread out but never bunch at zero.
-        wait = ceiling / 2 + self.jitter() * ceiling / 2
-        if retry_after is not None:
-            wait = max(wait, min(retry_after, MAX_RETRY_AFTER_SECONDS))
-        return float(wait)
-
-
-def _ms(at: datetime) -> int:
-    return int(at.timestamp() * 1000)
+# Long enough to enqueue a job; short enough that a sweep killed in between costs seconds.
+TAKE_LEASE_SECONDS = 10.0
 
 
 def _text(value: bytes | str | None) -> str | None:
@@ -50,9 +29,12 @@ def _text(value: bytes | str | None) -> str | None:
 class RetrySchedule:
     """Redis state of in-flight applies, shared by every worker."""
 
-    def __init__(self, client: redis.Redis, *, namespace: str = "sg") -> None:
+    def __init__(self, client: redis.Redis, *, clock: Clock, namespace: str = "sg") -> None:
         self._r = client
-        self.schedule_key = f"{namespace}:apply:retry"
+        self.due = DueSet(
+            client, key=f"{namespace}:apply:retry", clock=clock, lease_seconds=TAKE_LEASE_SECONDS
+        )
+        self.schedule_key = self.due.key
         self._attempts_key = f"{namespace}:apply:attempts"
         self._errors_key = f"{namespace}:apply:last_error"
         self._jobs_key = f"{namespace}:apply:job"
@@ -74,30 +56,20 @@ class RetrySchedule:
 
     # schedule ---------------------------------------------------------------------------------------
     def schedule(self, draft_id: str, *, at: datetime) -> None:
-        self._r.zadd(self.schedule_key, {draft_id: _ms(at)})
+        self.due.put(draft_id, at=at)
 
     def scheduled_at(self, draft_id: str) -> float | None:
         """Due time in epoch milliseconds, or None when the draft is not waiting for a retry."""
-        score = self._r.zscore(self.schedule_key, draft_id)
-        return None if score is None else float(score)
+        due = self.due.due_at(draft_id)
+        return None if due is None else due.timestamp() * 1000
 
     def waiting(self, draft_id: str, *, now: datetime) -> bool:
         """Whether the draft waits for a retry that is not due yet."""
-        due = self.scheduled_at(draft_id)
-        return due is not None and due > _ms(now)
-
-    def take_due(self, *, now: datetime, limit: int = 200) -> list[str]:
-        """Claim the drafts whose retry is due; each id goes to exactly one caller (ZREM decides)."""
-        due = self._r.zrangebyscore(self.schedule_key, "-inf", _ms(now), start=0, num=limit)
-        claimed = []
-        for raw in due:
-            draft_id = raw.decode() if isinstance(raw, bytes) else str(raw)
-            if self._r.zrem(self.schedule_key, draft_id):
-                claimed.append(draft_id)
-        return claimed
+        due = self.due.due_at(draft_id)
+        return due is not None and due > now
 
     def depth(self) -> int:
-        return int(self._r.zcard(self.schedule_key))
+        return self.due.depth()
 
     # jobs -------------------------------------------------------------------------------------------
     def next_job_seq(self, draft_id: str) -> int:
@@ -111,8 +83,8 @@ class RetrySchedule:
 
     def forget(self, draft_id: str) -> None:
         """The draft reached a final state: drop everything kept for its retries."""
+        self.due.remove(draft_id)
         pipe = self._r.pipeline(transaction=True)
-        pipe.zrem(self.schedule_key, draft_id)
         for key in (self._attempts_key, self._errors_key, self._jobs_key, self._seq_key):
             pipe.hdel(key, draft_id)
         pipe.execute()

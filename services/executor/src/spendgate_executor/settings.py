@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, SecretStr
 
-from spendgate_core.settings import CoreSettings
+from spendgate_core.runtime.settings import CoreSettings
 
 
 class ExecutorSettings(CoreSettings):

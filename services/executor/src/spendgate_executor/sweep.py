@@ -16,32 +16,25 @@ re-enqueueing too little would lose an approval, so every doubt resolves towards
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import redis
 
-from spendgate_core import lifecycle
+from spendgate_core.adapters import locks
+from spendgate_core.contracts.jobs import apply_job_id, draft_of_job
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
 from spendgate_core.errors import Conflict, NotFound
-from spendgate_core.events import announce
-from spendgate_core.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
-from spendgate_core.queueing import apply_job_id, draft_of_job
+from spendgate_core.runtime.periodic import PeriodicTask
+from spendgate_core.usecases.commit import commit
+from spendgate_core.usecases.deciding import lapse_arms
 from spendgate_executor.deps import ACTOR, ExecutorDeps
 
 log = logging.getLogger(__name__)
 
 # Leave a just-approved draft to the approval service's own enqueue for this long.
 APPROVE_GRACE = timedelta(seconds=2)
-
-_ACQUIRE_OR_RENEW = """
-local holder = redis.call('get', KEYS[1])
-if holder == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end
-if holder then return 0 end
-redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-"""
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 @dataclass
@@ -52,44 +45,32 @@ class SweepReport:
     disarmed: list[str] = field(default_factory=list)
 
 
-class Sweeper:
+class Sweeper(PeriodicTask):
     def __init__(self, deps: ExecutorDeps, *, interval_seconds: float, namespace: str = "sg") -> None:
+        super().__init__(name="spendgate-sweep", interval_seconds=interval_seconds)
         self._deps = deps
-        self._interval = interval_seconds
         self._lock_key = f"{namespace}:sweep:lock"
         self._lock_ms = int(max(5.0, interval_seconds * 5) * 1000)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
     # scheduling -------------------------------------------------------------------------------------
     def tick(self) -> SweepReport | None:
         """One pass if this worker holds (or can take) the sweep lock; None when another worker sweeps."""
         deps = self._deps
-        if not deps.redis.eval(_ACQUIRE_OR_RENEW, 1, self._lock_key, deps.worker_id, self._lock_ms):
+        if not deps.redis.eval(locks.ACQUIRE_OR_RENEW, 1, self._lock_key, deps.worker_id, self._lock_ms):
             return None
         return self.run_once()
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="spendgate-sweep", daemon=True)
-        self._thread.start()
+    def step(self) -> SweepReport | None:
+        return self.tick()
 
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=self._interval + 10)
+    def stop(self, timeout: float | None = None) -> bool:
+        ended = super().stop(timeout)
         # Hand the lock over at once rather than after it lapses.
         try:
-            self._deps.redis.eval(_RELEASE, 1, self._lock_key, self._deps.worker_id)
+            self._deps.redis.eval(locks.RELEASE, 1, self._lock_key, self._deps.worker_id)
         except redis.RedisError:
             log.warning("could not release the sweep lock; it lapses on its own")
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                self.tick()
-            except Exception:
-                # The sweep must outlive a Redis blip or one bad draft; the next pass tries again.
-                log.exception("sweep pass failed")
+        return ended
 
     # the pass ---------------------------------------------------------------------------------------
     def run_once(self, *, now: datetime | None = None) -> SweepReport:
@@ -125,11 +106,14 @@ class Sweeper:
         return report
 
     def _drain_retries(self, now: datetime, report: SweepReport) -> None:
-        for draft_id in self._deps.retries.take_due(now=now):
-            draft = self._in_flight(draft_id)
+        due = self._deps.retries.due
+        for taken in due.take(count_attempts=False):
+            draft = self._in_flight(taken.item)
             if draft is not None:
                 self._enqueue_fresh(draft)
-                report.retried.append(draft_id)
+                report.retried.append(taken.item)
+            # The job carries the retry from here (or there is nothing left to retry).
+            due.release(taken)
 
     def _resume_if_orphaned(
         self, draft_id: str, now: datetime, queued: set[str], report: SweepReport
@@ -169,36 +153,23 @@ class Sweeper:
         deps.retries.record_job(draft.id, job_id)
 
     def _expire_or_disarm(self, draft: Draft, now: datetime, report: SweepReport) -> None:
-        deps = self._deps
-        try:
-            if now >= draft.expires_at:
-                expired = deps.core.store.save(
-                    lifecycle.expire(draft, now=now), expected_version=draft.version
-                )
-                deps.core.ledger.append(
+        core = self._deps.core
+        if now >= draft.expires_at:
+            try:
+                commit(
+                    core,
+                    draft,
+                    lifecycle.expire(draft, now=now),
                     actor=ACTOR,
                     action="expire",
-                    account_id=draft.account_id,
-                    draft_id=draft.id,
                     details={"expires_at": draft.expires_at.isoformat(), "was": draft.status.value},
+                    event="draft.expired",
                 )
-                announce(deps.core, "draft.expired", expired)
-                report.expired.append(draft.id)
-            elif draft.status is DraftStatus.ARMED and not lifecycle.live_arms(draft, now=now):
-                disarmed = deps.core.store.save(
-                    lifecycle.disarm(draft, now=now), expected_version=draft.version
-                )
-                deps.core.ledger.append(
-                    actor=ACTOR,
-                    action="arm_expired",
-                    account_id=draft.account_id,
-                    draft_id=draft.id,
-                    details={"armed_by": [a.principal for a in draft.arms]},
-                )
-                announce(deps.core, "draft.disarmed", disarmed)
-                report.disarmed.append(draft.id)
-        except Conflict:
-            return  # a human decided (or another sweep acted) meanwhile: their change stands
+            except Conflict:
+                return  # a human decided (or another sweep acted) meanwhile: their change stands
+            report.expired.append(draft.id)
+        elif draft.status is DraftStatus.ARMED and lapse_arms(core, draft, actor=ACTOR, now=now):
+            report.disarmed.append(draft.id)  # lapse_arms leaves a draft with a live arm alone
 
     def _in_flight(self, draft_id: str) -> Draft | None:
         try:

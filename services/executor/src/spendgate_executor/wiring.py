@@ -1,8 +1,7 @@
-"""Per-process wiring: build the executor's dependencies once, lazily, inside the process that runs jobs.
+"""Wiring: build the executor's dependencies from settings, and close them.
 
-Nothing here runs at import. The worker entrypoint calls `configure(settings)`; a job that runs in a
-process nobody configured (an `rq worker` CLI, a test's in-process worker) builds from the environment
-on first use. Tests call `configure(...)` with their own clock and `reset()` between tests.
+Nothing here runs at import and nothing is kept here: the worker entrypoint builds one set, hands it to
+its RQ worker (which passes it to every job) and to its background tasks, and closes it on the way out.
 """
 
 from __future__ import annotations
@@ -10,38 +9,45 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-import threading
 
-from spendgate_core.bootstrap import build_core, redis_client
-from spendgate_core.clock import Clock
-from spendgate_core.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.settings import load_settings
+import httpx
+
+from spendgate_core.adapters.duework import Backoff
+from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.domain.clock import Clock
+from spendgate_core.runtime.bootstrap import build_core, redis_client
+from spendgate_core.runtime.settings import load_settings
 from spendgate_executor.circuit import CircuitBreaker
 from spendgate_executor.deps import ExecutorDeps
+from spendgate_executor.events.config import EventConfig, EventSettings, event_config
+from spendgate_executor.events.deliveries import Deliveries
+from spendgate_executor.events.delivery import DeliveryDeps
 from spendgate_executor.jobqueue import ApplyJobs
 from spendgate_executor.leases import Leases
-from spendgate_executor.retries import Backoff, RetrySchedule
+from spendgate_executor.retries import RetrySchedule
 from spendgate_executor.settings import ExecutorSettings
 from spendgate_executor.writer import AdsimWriter
 
-_lock = threading.Lock()
-_current: ExecutorDeps | None = None
 
-
-def build(settings: ExecutorSettings, *, clock: Clock | None = None) -> ExecutorDeps:
-    """Real adapters from settings. The executor reads with the write token (adsim accepts it for reads)."""
+def build(
+    settings: ExecutorSettings, *, clock: Clock | None = None, events: EventConfig | None = None
+) -> ExecutorDeps:
+    """Real adapters from settings (`events`: the outbound-event configuration, else from the environment).
+    The executor reads with the write token (adsim accepts it for reads)."""
+    events = events or event_config(load_settings(EventSettings))
     client = redis_client(settings)
     token = settings.adsim_write_token.get_secret_value()
     reads, writes = adsim_client(settings.adsim_url, token), adsim_client(settings.adsim_url, token)
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    core = build_core(settings, client=client, reader=AdsimReader(reads), clock=clock)
     return ExecutorDeps(
-        core=build_core(settings, client=client, reader=AdsimReader(reads), clock=clock),
+        core=core,
         writer=AdsimWriter(writes),
         redis=client,
         http_clients=(reads, writes),
         jobs=ApplyJobs(client),
         leases=Leases(client, owner=worker_id, ttl_seconds=settings.apply_lease_seconds),
-        retries=RetrySchedule(client),
+        retries=RetrySchedule(client, clock=core.clock),
         backoff=Backoff(base_seconds=settings.retry_base_seconds, max_seconds=settings.retry_max_seconds),
         breaker=CircuitBreaker(
             client,
@@ -52,40 +58,18 @@ def build(settings: ExecutorSettings, *, clock: Clock | None = None) -> Executor
         max_attempts=settings.retry_max_attempts,
         lease_seconds=settings.apply_lease_seconds,
         worker_id=worker_id,
+        delivery=DeliveryDeps(
+            redis=client,
+            config=events,
+            deliveries=Deliveries(client, config=events, clock=core.clock),
+            http=httpx.Client(timeout=events.timeout_seconds),
+            clock=core.clock,
+        ),
     )
-
-
-def configure(settings: ExecutorSettings, *, clock: Clock | None = None) -> ExecutorDeps:
-    """Wire this process from `settings` (replacing any earlier wiring) and return the dependencies."""
-    global _current
-    deps = build(settings, clock=clock)
-    with _lock:
-        previous, _current = _current, deps
-    if previous is not None:
-        close(previous)
-    return deps
-
-
-def current() -> ExecutorDeps:
-    """This process's dependencies, built from the environment on first use."""
-    global _current
-    with _lock:
-        if _current is None:
-            _current = build(load_settings(ExecutorSettings))
-        return _current
-
-
-def reset() -> None:
-    """Forget (and close) this process's wiring; the next `current()` builds afresh."""
-    global _current
-    with _lock:
-        previous, _current = _current, None
-    if previous is not None:
-        close(previous)
 
 
 def close(deps: ExecutorDeps) -> None:
     """Close the clients `build` opened."""
-    for http in deps.http_clients:
+    for http in (*deps.http_clients, deps.delivery.http):
         http.close()
     deps.redis.close()

@@ -4,31 +4,47 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Any
 
 from rq import Queue, SimpleWorker
+from rq.executions import Execution
+from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from spendgate_core.bootstrap import redis_client
+from spendgate_core.contracts.jobs import EVENTS_QUEUE
 from spendgate_core.errors import ConfigError
-from spendgate_core.heap import settle_after_startup
 from spendgate_core.logs import configure_logging
 from spendgate_core.metrics import prime as prime_metrics
-from spendgate_core.queueing import EVENTS_QUEUE
-from spendgate_core.settings import load_settings
+from spendgate_core.runtime.bootstrap import redis_client
+from spendgate_core.runtime.settings import load_settings
+from spendgate_core.runtime.tuning import settle_after_startup
 from spendgate_executor import wiring
-from spendgate_executor.events import (
-    EventRelay,
-    EventSettings,
-    configure_delivery,
-    event_config,
-    reset_delivery,
-)
+from spendgate_executor.deps import ExecutorDeps
+from spendgate_executor.events.config import EventSettings, event_config
+from spendgate_executor.events.relay import EventRelay
 from spendgate_executor.jobqueue import ApplyJobs
 from spendgate_executor.observability import ScrapeTimeGauges, serve_metrics
 from spendgate_executor.settings import ExecutorSettings
 from spendgate_executor.sweep import Sweeper
 
 log = logging.getLogger(__name__)
+
+
+class ExecutorJob(Job):
+    """A spendgate job: its function receives the running worker's dependencies as its first argument.
+
+    `deps` is set in memory by `ExecutorWorker` just before the job runs; it is never saved with the job,
+    so the queue still carries only primitive arguments.
+    """
+
+    deps: ExecutorDeps | None = None
+
+    def _execute(self) -> Any:
+        if self.deps is None:
+            raise RuntimeError(f"job {self.id} needs spendgate's worker (`spendgate worker`) to run")
+        if self.func is None:
+            raise ValueError(f"job {self.id} has no function")
+        return self.func(self.deps, *self.args, **self.kwargs)
 
 
 class ExecutorWorker(SimpleWorker):
@@ -47,6 +63,15 @@ class ExecutorWorker(SimpleWorker):
     whose lease then lapses and the sweep hands the draft to another worker.
     """
 
+    def __init__(self, queues: list[Queue], *, deps: ExecutorDeps, **options: Any) -> None:
+        super().__init__(queues, job_class=ExecutorJob, **options)
+        self.deps = deps
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        if isinstance(job, ExecutorJob):
+            job.deps = self.deps
+        return bool(super().perform_job(job, queue, execution))
+
 
 def run(*, burst: bool, metrics_port: int) -> None:
     """Run one worker until SIGTERM (or, with `burst`, until the queue is empty). Port 0: no HTTP server."""
@@ -58,8 +83,7 @@ def run(*, burst: bool, metrics_port: int) -> None:
     except ConfigError as exc:
         sys.stderr.write(f"spendgate worker: {exc.message}\n")
         raise SystemExit(2) from None
-    deps = wiring.configure(settings)
-    configure_delivery(events_config)
+    deps = wiring.build(settings, events=events_config)
     # RQ stretches its connection's socket timeout to its blocking dequeue (minutes): give it its own
     # client, so the draft store and leases keep their short timeouts.
     rq_connection = redis_client(settings)
@@ -72,18 +96,25 @@ def run(*, burst: bool, metrics_port: int) -> None:
         connection=rq_connection,
         serializer=JSONSerializer,
         name=f"spendgate-executor-{deps.worker_id.replace(':', '-')}",
+        deps=deps,
     )
     metrics = None
     if metrics_port:
         metrics = serve_metrics(ScrapeTimeGauges(deps), host=settings.metrics_host, port=metrics_port)
     sweeper = Sweeper(deps, interval_seconds=settings.sweep_interval_seconds)
-    relay = EventRelay(redis=deps.redis, core=deps.core, config=events_config, consumer=deps.worker_id)
+    relay = EventRelay(
+        redis=deps.redis,
+        core=deps.core,
+        deliveries=deps.delivery.deliveries,
+        subscribers=events_config.subscribers,
+        consumer=deps.worker_id,
+    )
     settle_after_startup()
     try:
         if burst:
             # Pick up orphans and due retries first; retries due later stay for a long-running worker.
             sweeper.tick()
-            relay.tick()
+            relay.step()
         else:
             sweeper.start()
             relay.start()
@@ -94,6 +125,5 @@ def run(*, burst: bool, metrics_port: int) -> None:
         if metrics is not None:
             metrics.shutdown()
         rq_connection.close()
-        wiring.reset()
-        reset_delivery()
+        wiring.close(deps)
     log.info("worker %s stopped", worker.name)

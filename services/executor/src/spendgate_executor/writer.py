@@ -8,12 +8,12 @@ from urllib.parse import quote
 import httpx
 from pydantic import ValidationError
 
+from spendgate_core.adapters.platforms.adsim import PLATFORM
+from spendgate_core.adapters.platforms.http import send
+from spendgate_core.domain.models import CampaignStatus
+from spendgate_core.domain.platform import Campaign
 from spendgate_core.errors import PermanentUpstreamError, PreconditionFailed, TransientUpstreamError
 from spendgate_core.logs import REQUEST_ID
-from spendgate_core.models import CampaignStatus
-from spendgate_core.platforms.adsim import PLATFORM
-from spendgate_core.platforms.http import send
-from spendgate_core.platforms.reader import Campaign
 
 
 class AdsimWriter:

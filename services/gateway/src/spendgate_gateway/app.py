@@ -9,14 +9,14 @@ from typing import Any
 from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
 
-from spendgate_core.bootstrap import async_redis_client, build_core, redis_client, redis_ledger
-from spendgate_core.clock import Clock, SystemClock
-from spendgate_core.drafting_async import AsyncDraftIO
-from spendgate_core.ledger import AsyncLedgerAppender
-from spendgate_core.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.platforms.adsim_async import AsyncAdsimReader
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.store import AccountCounters, AsyncDraftStore, RedisDraftStore
+from spendgate_core.adapters.ledger import AsyncLedgerAppender
+from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.adapters.platforms.adsim_async import AsyncAdsimReader
+from spendgate_core.adapters.store import AccountCounters, AsyncDraftStore, RedisDraftStore
+from spendgate_core.domain.clock import Clock, SystemClock
+from spendgate_core.domain.principals import PrincipalDirectory
+from spendgate_core.runtime.bootstrap import async_redis_client, build_core, redis_client, redis_ledger
+from spendgate_core.usecases.drafting_async import AsyncDraftIO
 from spendgate_gateway.audit import LedgerBatcher
 from spendgate_gateway.auth import PrincipalTokenVerifier
 from spendgate_gateway.cache import CachedReader

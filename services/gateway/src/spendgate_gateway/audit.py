@@ -13,7 +13,8 @@ import asyncio
 from collections.abc import Sequence
 from typing import Protocol
 
-from spendgate_core.ledger import MAX_GROUP, EntryRequest, LedgerEntry
+from spendgate_core.adapters.ledger import MAX_GROUP
+from spendgate_core.contracts.ledger import EntryRequest, LedgerEntry
 
 
 class Appender(Protocol):

@@ -7,8 +7,8 @@ from contextvars import ContextVar
 from fastmcp.server.auth import AccessToken, TokenVerificationError, TokenVerifier
 from fastmcp.server.dependencies import get_access_token
 
+from spendgate_core.domain.principals import Principal, PrincipalDirectory, Scope
 from spendgate_core.errors import ConfigError, Unauthenticated
-from spendgate_core.principals import Principal, PrincipalDirectory, Scope
 
 READ_SCOPE: Scope = "mcp.read"
 DRAFT_SCOPE: Scope = "mcp.draft"

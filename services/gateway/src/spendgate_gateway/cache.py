@@ -22,8 +22,9 @@ from typing import Any, TypeVar, cast
 
 import anyio.to_thread
 
+from spendgate_core.domain.platform import Account, Campaign, Granularity, PerformanceRow
 from spendgate_core.errors import NotFound, UpstreamError
-from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow, PlatformReader
+from spendgate_core.usecases.ports import PlatformReader
 
 T = TypeVar("T")
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import redis
 from pydantic import JsonValue
 
-from spendgate_core.deps import CoreDeps
-from spendgate_core.drafting_async import AsyncDraftIO
-from spendgate_core.ledger import EntryRequest
-from spendgate_core.platforms.reader import Account
-from spendgate_core.principals import Principal, PrincipalDirectory
-from spendgate_core.store import AccountCounters
+from spendgate_core.adapters.store import AccountCounters
+from spendgate_core.contracts.ledger import EntryRequest
+from spendgate_core.domain.platform import Account
+from spendgate_core.domain.principals import Principal, PrincipalDirectory
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.drafting_async import AsyncDraftIO
 from spendgate_gateway.audit import LedgerBatcher
 from spendgate_gateway.auth import current_principal
 from spendgate_gateway.cache import CachedReader

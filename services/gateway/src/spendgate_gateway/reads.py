@@ -10,11 +10,11 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from spendgate_core.deps import CoreDeps
+from spendgate_core.adapters.store import AccountCounters
+from spendgate_core.domain.money import exponent, to_major, to_minor
+from spendgate_core.domain.platform import Account, Campaign, Granularity, PerformanceRow
 from spendgate_core.errors import InvalidInput, NotFound
-from spendgate_core.money import exponent, to_major, to_minor
-from spendgate_core.platforms.reader import Account, Campaign, Granularity, PerformanceRow
-from spendgate_core.store import AccountCounters
+from spendgate_core.usecases.deps import CoreDeps
 from spendgate_gateway.cache import CachedReader
 from spendgate_gateway.schemas import (
     AccountOut,

@@ -2,7 +2,7 @@
 
 Amounts arrive as a JSON number or a decimal string and are validated as `Decimal` from their JSON text
 (never through a Python float we compute with), then converted to minor units by
-`spendgate_core.money.to_minor`, which refuses what the currency cannot represent.
+`spendgate_core.domain.money.to_minor`, which refuses what the currency cannot represent.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
-from spendgate_core.ids import DRAFT_ID_PATTERN
-from spendgate_core.models import DraftStatus
-from spendgate_core.money import MAX_MAJOR_UNITS
+from spendgate_core.domain.ids import DRAFT_ID_PATTERN
+from spendgate_core.domain.models import DraftStatus
+from spendgate_core.domain.money import MAX_MAJOR_UNITS
 
 ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 MAX_LIMIT = 200

@@ -6,12 +6,12 @@ import sys
 
 import uvicorn
 
+from spendgate_core.contracts.signing import LedgerKeyError
 from spendgate_core.errors import ConfigError
-from spendgate_core.heap import settle_after_startup
 from spendgate_core.logs import configure_logging
 from spendgate_core.metrics import prime as prime_metrics
-from spendgate_core.settings import load_settings
-from spendgate_core.signing import LedgerKeyError
+from spendgate_core.runtime.settings import load_settings
+from spendgate_core.runtime.tuning import settle_after_startup
 from spendgate_gateway.app import create_app
 from spendgate_gateway.settings import GatewaySettings
 

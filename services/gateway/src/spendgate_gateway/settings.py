@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from spendgate_core.settings import ReaderSettings
+from spendgate_core.runtime.settings import ReaderSettings
 
 
 class GatewaySettings(ReaderSettings):

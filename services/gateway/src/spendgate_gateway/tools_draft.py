@@ -9,9 +9,9 @@ from fastmcp.server.auth import require_scopes
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from spendgate_core import drafting, drafting_async
-from spendgate_core.models import CampaignStatus, Draft
-from spendgate_core.views import change_view, impact_view
+from spendgate_core.contracts.views import change_view, impact_view
+from spendgate_core.domain.models import CampaignStatus, Draft
+from spendgate_core.usecases import drafting, drafting_async
 from spendgate_gateway.auth import DRAFT_SCOPE
 from spendgate_gateway.deps import GatewayDeps
 from spendgate_gateway.errors import model_errors

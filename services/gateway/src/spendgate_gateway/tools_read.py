@@ -11,10 +11,10 @@ from fastmcp import FastMCP
 from mcp_types import ToolAnnotations
 from pydantic import Field
 
-from spendgate_core import queries
-from spendgate_core.approval import visible_draft
-from spendgate_core.models import Draft
-from spendgate_core.views import draft_view
+from spendgate_core.contracts.views import draft_view
+from spendgate_core.domain.models import Draft
+from spendgate_core.usecases import queries
+from spendgate_core.usecases.deciding import visible_draft
 from spendgate_gateway import reads
 from spendgate_gateway.deps import GatewayDeps
 from spendgate_gateway.errors import model_errors

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from spendgate_core.models import Change, ChangeField, DraftKind, DraftStatus
-from spendgate_core.money import format_money
+from spendgate_core.domain.models import Change, ChangeField, DraftKind, DraftStatus
+from spendgate_core.domain.money import format_money
 
 STATUS_LABELS: dict[DraftStatus, str] = {
     DraftStatus.PENDING: "Pending",

@@ -16,8 +16,8 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from spendgate_approvals.console.formatting import duration, timestamp
-from spendgate_core.events import recent_deliveries
-from spendgate_core.queueing import APPLY_QUEUE, EVENTS_QUEUE
+from spendgate_core.adapters.events import recent_deliveries
+from spendgate_core.contracts.jobs import APPLY_QUEUE, EVENTS_QUEUE
 
 CircuitMode = Literal["closed", "open", "half_open"]
 

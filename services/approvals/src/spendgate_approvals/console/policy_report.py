@@ -1,6 +1,6 @@
 """The policy panel of a draft page: every rule re-checked with core's own policy functions, with numbers.
 
-Pass or fail always comes from `spendgate_core.policy`; this module only words the outcome. Core
+Pass or fail always comes from `spendgate_core.domain.policy`; this module only words the outcome. Core
 stops at a change's first failing rule, so the later rules of that change are reported as not checked
 rather than guessed.
 """
@@ -13,10 +13,10 @@ from decimal import Decimal
 from typing import Literal
 
 from spendgate_approvals.console.formatting import until
+from spendgate_core.domain.models import ChangeField, Draft
+from spendgate_core.domain.money import format_money
+from spendgate_core.domain.policy import Limits, check_change, check_envelope
 from spendgate_core.errors import PolicyViolation
-from spendgate_core.models import ChangeField, Draft
-from spendgate_core.money import format_money
-from spendgate_core.policy import Limits, check_change, check_envelope
 
 Outcome = Literal["pass", "fail", "info", "unchecked"]
 _CHANGE_RULES = ("min_daily_budget", "max_daily_budget", "max_change_pct")

@@ -1,8 +1,8 @@
 """What the console's pages show, built from core objects: rows, diffs, envelope use and the decision control.
 
-Nothing here decides anything: whether a human may arm, confirm, reject or roll back is decided by
-`spendgate_core.approval` when they try. The control below only chooses which buttons to offer, so a
-viewer or the proposer is not shown buttons that core would refuse.
+Nothing here decides anything: which of arm, confirm, reject and roll back a human may do, and why not,
+is core's decision query (`spendgate_core.usecases.decisions`), the same one the use cases enforce; the
+control below renders it as buttons and its reason as a note.
 """
 
 from __future__ import annotations
@@ -24,15 +24,16 @@ from spendgate_approvals.console.formatting import (
     value_text,
 )
 from spendgate_approvals.console.sessions import PendingConfirm
-from spendgate_core.deps import CoreDeps
+from spendgate_core.domain.lifecycle import approvers, live_arms
+from spendgate_core.domain.models import OPEN_STATUSES, ChangeField, Draft, DraftStatus
+from spendgate_core.domain.money import format_money
+from spendgate_core.domain.platform import Campaign
+from spendgate_core.domain.policy import Limits
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import SpendgateError
-from spendgate_core.lifecycle import approvers, live_arms
-from spendgate_core.models import OPEN_STATUSES, ChangeField, Draft, DraftStatus
-from spendgate_core.money import format_money
-from spendgate_core.platforms.reader import Campaign
-from spendgate_core.policy import Limits
-from spendgate_core.principals import Principal
-from spendgate_core.queries import visible_drafts
+from spendgate_core.usecases.decisions import decision_options
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.queries import visible_drafts
 
 # The queue's default: what still needs a human.
 OPEN_FILTER = "open"
@@ -251,30 +252,19 @@ def _mine(draft: Draft, principal: Principal, pending: PendingConfirm | None, no
 
 
 def decision_control(
-    draft: Draft, *, principal: Principal, pending: PendingConfirm | None, now: datetime
+    draft: Draft,
+    *,
+    principal: Principal,
+    pending: PendingConfirm | None,
+    now: datetime,
+    limits: Limits | None = None,
 ) -> Control:
-    can_roll_back = draft.rolled_back_by is None and (
-        draft.status is DraftStatus.APPLIED
-        or (draft.status is DraftStatus.APPLY_FAILED and bool(draft.applied_changes))
-    )
-    if not principal.may_decide(draft.account_id):
-        return Control(
-            "none", f"You can read drafts of {draft.account_id}; deciding needs the approver or admin role."
-        )
-    if draft.status not in OPEN_STATUSES:
-        return Control("none", can_rollback=can_roll_back)
-    if now >= draft.expires_at:
-        return Control("none", f"This draft expired {until(draft.expires_at, now)}; ask for a fresh one.")
-    if draft.proposed_by.name == principal.name:
-        return Control("none", "You requested this draft, so a different approver must decide it.")
-    if principal.name in approvers(draft):
-        left = draft.required_approvals - len(approvers(draft))
-        return Control(
-            "none",
-            f"You approved this draft. It needs {left} more approval(s) from someone else.",
-            can_reject=True,
-        )
-    seconds = _mine(draft, principal, pending, now)
+    """Core's decision query, as buttons: confirm needs this session's own confirm token besides."""
+    options = decision_options(draft, principal, now=now, limits=limits)
+    can_reject, can_rollback = options["reject"].open, options["rollback"].open
+    seconds = _mine(draft, principal, pending, now) if options["confirm"].open else None
     if seconds is not None:
-        return Control("confirm", can_reject=True, seconds_left=seconds)
-    return Control("arm", can_reject=True)
+        return Control("confirm", can_reject=can_reject, can_rollback=can_rollback, seconds_left=seconds)
+    if options["arm"].open:
+        return Control("arm", can_reject=can_reject, can_rollback=can_rollback)
+    return Control("none", options.note, can_reject=can_reject, can_rollback=can_rollback)

@@ -24,8 +24,8 @@ from typing import Literal
 
 import redis
 
-from spendgate_core.clock import Clock
-from spendgate_core.principals import Principal
+from spendgate_core.domain.clock import Clock
+from spendgate_core.domain.principals import Principal
 
 COOKIE_NAME = "spendgate_session"
 _MAX_SESSION_ID = 128  # ours are 43 characters; anything much longer is not ours

@@ -27,7 +27,9 @@ from spendgate_approvals.dependencies import ResourcesDep
 from spendgate_approvals.errors import status_for
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_approvals.wiring import Resources
-from spendgate_core.deps import CoreDeps
+from spendgate_core.adapters.ledger import LedgerContentionError
+from spendgate_core.contracts.ledger import LedgerCorruptError
+from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import (
     ConfigError,
     Conflict,
@@ -39,8 +41,7 @@ from spendgate_core.errors import (
     SpendgateError,
     TransientUpstreamError,
 )
-from spendgate_core.ledger import LedgerContentionError, LedgerCorruptError
-from spendgate_core.principals import Principal
+from spendgate_core.usecases.deps import CoreDeps
 
 log = logging.getLogger(__name__)
 

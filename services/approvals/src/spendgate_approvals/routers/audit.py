@@ -10,8 +10,8 @@ from pydantic import BeforeValidator
 from spendgate_approvals.dependencies import DepsDep, PrincipalDep
 from spendgate_approvals.errors import COMMON_ERRORS, error_responses
 from spendgate_approvals.schemas import AccountId, blank_is_none
-from spendgate_core.ledger import MAX_LIMIT
-from spendgate_core.queries import visible_audit
+from spendgate_core.contracts.ledger import MAX_LIMIT
+from spendgate_core.usecases.queries import visible_audit
 
 router = APIRouter(
     prefix="/v1/audit", tags=["audit"], responses=error_responses(*COMMON_ERRORS, 401, 403, 422)

@@ -11,11 +11,12 @@ from pydantic import BeforeValidator
 from spendgate_approvals.dependencies import DepsDep, PrincipalDep, QueueDep
 from spendgate_approvals.errors import COMMON_ERRORS, error_responses
 from spendgate_approvals.schemas import AccountId, ConfirmBody, RejectBody, blank_is_none
-from spendgate_core import approval
-from spendgate_core.deps import CoreDeps
-from spendgate_core.models import Channel, Draft, DraftStatus
-from spendgate_core.queries import visible_drafts
-from spendgate_core.views import draft_view
+from spendgate_core.contracts.views import draft_view
+from spendgate_core.domain.models import Channel, Draft, DraftStatus
+from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.queries import visible_drafts
 
 CHANNEL: Channel = "rest"
 
@@ -41,8 +42,12 @@ def _view(deps: CoreDeps, draft: Draft) -> dict[str, Any]:
     return draft_view(draft, url=deps.draft_url(draft.id))
 
 
-def _draft_response(deps: CoreDeps, draft: Draft, *, status_code: int = 200) -> JSONResponse:
-    return JSONResponse(_view(deps, draft), status_code=status_code, headers={"ETag": f'"{draft.version}"'})
+def _draft_response(
+    deps: CoreDeps, principal: Principal, draft: Draft, *, status_code: int = 200
+) -> JSONResponse:
+    """The draft, and under `decision` what this caller may do with it next and why not (core's query)."""
+    body = {**_view(deps, draft), "decision": approval.options_for(deps, principal, draft).view()}
+    return JSONResponse(body, status_code=status_code, headers={"ETag": f'"{draft.version}"'})
 
 
 @router.get("")
@@ -59,8 +64,8 @@ def list_drafts(
 
 @router.get("/{draft_id}")
 def get_draft(draft_id: str, principal: PrincipalDep, deps: DepsDep) -> JSONResponse:
-    """One draft; its `ETag` is the version that `arm` must name in `If-Match`."""
-    return _draft_response(deps, approval.visible_draft(deps, principal, draft_id))
+    """One draft with the caller's `decision` options; its `ETag` is the version `arm` names in `If-Match`."""
+    return _draft_response(deps, principal, approval.visible_draft(deps, principal, draft_id))
 
 
 @router.post("/{draft_id}/arm", responses=error_responses(409, 412, 428))
@@ -96,7 +101,7 @@ def confirm_draft(
         channel=CHANNEL,
         queue=queue,
     )
-    return _draft_response(deps, draft)
+    return _draft_response(deps, principal, draft)
 
 
 @router.post("/{draft_id}/reject", responses=error_responses(409))
@@ -104,13 +109,13 @@ def reject_draft(draft_id: str, body: RejectBody, principal: PrincipalDep, deps:
     draft = approval.reject(
         deps=deps, principal=principal, draft_id=draft_id, reason=body.reason, channel=CHANNEL
     )
-    return _draft_response(deps, draft)
+    return _draft_response(deps, principal, draft)
 
 
 @router.post("/{draft_id}/rollback", status_code=201, responses=error_responses(409, 502))
 def rollback_draft(draft_id: str, principal: PrincipalDep, deps: DepsDep) -> JSONResponse:
     """Stage a `rollback` draft of an applied draft; it needs its own two-step approval."""
     rollback = approval.request_rollback(deps=deps, principal=principal, draft_id=draft_id)
-    response = _draft_response(deps, rollback, status_code=201)
+    response = _draft_response(deps, principal, rollback, status_code=201)
     response.headers["Location"] = f"/v1/drafts/{rollback.id}"
     return response

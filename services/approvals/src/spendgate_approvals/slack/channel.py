@@ -12,12 +12,12 @@ import redis
 
 from spendgate_approvals.slack.client import SLACK_FAILURES, RequestVerifier, SlackApi, SlackConfig
 from spendgate_approvals.slack.interactions import Click, ClickHandler, Reply
-from spendgate_approvals.slack.notifier import SlackNotifier
+from spendgate_approvals.slack.notifier import SlackNotifier, slack_retries
 from spendgate_approvals.slack.state import LockBusy, SlackState
-from spendgate_core.clock import Clock
-from spendgate_core.deps import CoreDeps
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.queueing import ApplyQueue
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.domain.clock import Clock
+from spendgate_core.domain.principals import PrincipalDirectory
+from spendgate_core.usecases.deps import CoreDeps
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,13 @@ def open_slack(
         verifier=RequestVerifier(config.signing_secret, clock=clock),
         api=api,
         state=state,
-        notifier=SlackNotifier(deps=deps, client=client, api=api, state=state, consumer=consumer),
+        notifier=SlackNotifier(
+            deps=deps,
+            client=client,
+            api=api,
+            state=state,
+            retries=slack_retries(client, clock=clock),
+            consumer=consumer,
+        ),
         clicks=ClickHandler(deps=deps, principals=principals, queue=queue, state=state),
     )

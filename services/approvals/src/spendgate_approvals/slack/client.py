@@ -17,7 +17,7 @@ from slack_sdk.signature import Clock as SlackClock
 from slack_sdk.signature import SignatureVerifier
 
 from spendgate_approvals.settings import ApprovalsSettings
-from spendgate_core.clock import Clock
+from spendgate_core.domain.clock import Clock
 from spendgate_core.errors import ConfigError
 
 # What a failed Web API call raises: Slack's `ok: false` (SlackApiError) or the network (URLError, timeouts).

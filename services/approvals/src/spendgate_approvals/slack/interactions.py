@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
 from spendgate_approvals.slack.messages import ACTION_IDS, ARM, CONFIRM, REJECT
 from spendgate_approvals.slack.state import LockBusy, SlackState
-from spendgate_core import approval, lifecycle
-from spendgate_core.deps import CoreDeps
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.domain import lifecycle
+from spendgate_core.domain.models import Channel, DraftStatus
+from spendgate_core.domain.principals import Principal, PrincipalDirectory
 from spendgate_core.errors import SpendgateError
-from spendgate_core.models import Channel, DraftStatus
-from spendgate_core.principals import Principal, PrincipalDirectory
-from spendgate_core.queueing import ApplyQueue
+from spendgate_core.usecases import deciding as approval
+from spendgate_core.usecases.deps import CoreDeps
 
 CHANNEL: Channel = "slack"
 REJECT_REASON = "rejected in Slack"  # buttons carry no text; the ledger records who and where
@@ -138,13 +140,12 @@ class ClickHandler:
     def _arm(self, principal: Principal, click: Click) -> Reply:
         deps = self._deps
         current = approval.visible_draft(deps, principal, click.draft_id)
-        mine = [
-            a for a in lifecycle.live_arms(current, now=deps.clock.now()) if a.principal == principal.name
-        ]
-        if mine and self._state.token(current.id, click.user) is not None:
+        mine = approval.options_for(deps, principal, current).confirm_before
+        if mine is not None and self._state.token(current.id, click.user) is not None:
             # A second press of Approve… while armed: keep the arm (a re-arm would bump the version).
-            until = mine[0].confirm_before.strftime("%H:%M:%S UTC")
-            return Reply(notice=f"Already armed: press *Confirm — push live* before {until}.", refresh=True)
+            return Reply(
+                notice=f"Already armed: press *Confirm — push live* before {_clock(mine)}.", refresh=True
+            )
         armed = approval.arm(
             deps=deps,
             principal=principal,
@@ -154,29 +155,29 @@ class ClickHandler:
         )
         window = armed.confirm_before - deps.clock.now()
         self._state.keep_token(current.id, click.user, armed.confirm_token, ttl=window)
-        until = armed.confirm_before.strftime("%H:%M:%S UTC")
         return Reply(
             notice=(
-                f"Armed. Press *Confirm — push live* before {until} to approve; nothing changes until you do."
+                f"Armed. Press *Confirm — push live* before {_clock(armed.confirm_before)} to approve; "
+                "nothing changes until you do."
             ),
             refresh=True,
         )
 
     def _confirm(self, principal: Principal, click: Click) -> Reply:
+        deps = self._deps
         token = self._state.token(click.draft_id, click.user)
         if token is None:
-            current = approval.visible_draft(self._deps, principal, click.draft_id)
-            if principal.name in lifecycle.approvers(current):
+            current = approval.visible_draft(deps, principal, click.draft_id)
+            options = approval.options_for(deps, principal, current)
+            if options.decides and principal.name in lifecycle.approvers(current):
                 return Reply(notice=None, refresh=True)  # a double click: the first one counted
-            return Reply(
-                notice=(
-                    ":no_entry: Nothing was changed: you have no live arm on this draft (only the approver "
-                    "who pressed *Approve…* can confirm, within the arm window). Press *Approve…* first."
-                ),
-                refresh=True,
+            # Open means a live arm from another channel: its token is not Slack's to use.
+            reason = (
+                options["confirm"].reason or "your live arm was made outside Slack; press *Approve…* here."
             )
+            return Reply(notice=f":no_entry: Nothing was changed: {reason}", refresh=True)
         draft = approval.confirm(
-            deps=self._deps,
+            deps=deps,
             principal=principal,
             draft_id=click.draft_id,
             confirm_token=token,
@@ -186,4 +187,8 @@ class ClickHandler:
         self._state.drop_token(click.draft_id, click.user)
         if draft.status is DraftStatus.APPROVED:
             return Reply(notice=None, refresh=True)
-        return Reply(notice="Your approval is recorded; this draft needs one more approver.", refresh=True)
+        return Reply(notice=approval.options_for(deps, principal, draft).note, refresh=True)
+
+
+def _clock(at: datetime) -> str:
+    return at.strftime("%H:%M:%S UTC")

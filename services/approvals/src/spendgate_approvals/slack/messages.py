@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from spendgate_core.models import OPEN_STATUSES, Change, ChangeField, Draft, DraftKind, DraftStatus
-from spendgate_core.money import format_money, to_major
+from spendgate_core.domain.lifecycle import approvers
+from spendgate_core.domain.models import OPEN_STATUSES, Change, ChangeField, Draft, DraftKind, DraftStatus
+from spendgate_core.domain.money import format_money, to_major
+from spendgate_core.usecases.decisions import approvals_missing, more_approvals
 
 ARM, CONFIRM, REJECT = "spendgate_arm", "spendgate_confirm", "spendgate_reject"
 ACTION_IDS = frozenset({ARM, CONFIRM, REJECT})
@@ -67,7 +69,8 @@ def _outcome(draft: Draft) -> str:
     status = draft.status
     if status is DraftStatus.PENDING:
         if draft.approvals:
-            return f":hourglass_flowing_sand: Approved by {who}; needs one more approver."
+            missing = more_approvals(approvals_missing(draft))
+            return f":hourglass_flowing_sand: Approved by {who}; needs {missing}."
         return ":hourglass_flowing_sand: Waiting for an approver."
     if status is DraftStatus.ARMED:
         arms = "; ".join(
@@ -122,10 +125,7 @@ def _actions(draft: Draft) -> dict[str, Any] | None:
     else:
         elements = [_button(CONFIRM, "Confirm — push live", draft.id, style="primary"), reject]
         # Four eyes: while one approver's arm is live, another may still need to arm for themselves.
-        still_needed = (
-            draft.required_approvals - len({a.principal for a in draft.approvals}) - len(draft.arms)
-        )
-        if still_needed > 0:
+        if approvals_missing(draft) > len(draft.arms):
             elements.insert(1, _button(ARM, "Approve… (another approver)", draft.id))
     # A fresh block_id per version: Slack asks for a new one on every update of a message.
     return {"type": "actions", "block_id": f"spendgate-{draft.version}", "elements": elements}
@@ -137,7 +137,7 @@ def render(draft: Draft, *, envelope: Envelope, url: str | None) -> tuple[str, l
     title = f"{_KIND_TITLE[draft.kind]} · {draft.account_id}"
     delta = draft.impact.daily_budget_delta
     after_this = envelope.used + draft.increase
-    approvals = f"{len({a.principal for a in draft.approvals})} of {draft.required_approvals}"
+    approvals = f"{len(approvers(draft))} of {draft.required_approvals}"
     fields = [
         f"*Impact*\n{_signed(delta, currency)} per day",
         f"*24h envelope*\n{format_money(envelope.used, currency)} of {format_money(envelope.cap, currency)} "

@@ -5,29 +5,48 @@ work and each event is handled by one of them; it acknowledges an event once han
 events a dead replica left unacknowledged (XAUTOCLAIM), and gives an event up after a few failures.
 Events only say "this draft changed": the message is always rendered from the draft as stored now,
 under a per-draft lock, so out-of-order or lost events still leave the message showing the truth.
+
+A failed update (Slack down or rate limiting, a busy lock) is acknowledged on the stream and retried
+from the shared due set `sg:slack:retry` (`spendgate_core.adapters.duework.DueSet`): with backoff, by
+whichever replica takes it when due, and given up with an error log after `MAX_ATTEMPTS`.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 
 import redis
 
 from spendgate_approvals.slack.client import SlackApi
 from spendgate_approvals.slack.messages import Envelope, render
 from spendgate_approvals.slack.state import SlackState
-from spendgate_core import events
-from spendgate_core.deps import CoreDeps
+from spendgate_core.adapters import events
+from spendgate_core.adapters.duework import Backoff, DueSet
+from spendgate_core.domain.clock import Clock
+from spendgate_core.domain.models import OPEN_STATUSES, Draft
 from spendgate_core.errors import NotFound
-from spendgate_core.models import OPEN_STATUSES, Draft
+from spendgate_core.runtime.periodic import PeriodicTask
+from spendgate_core.usecases.deps import CoreDeps
 
 log = logging.getLogger(__name__)
 
 GROUP = "slack"
-CLAIM_IDLE_MS = 60_000  # an event unacknowledged this long belongs to a dead (or failing) consumer
-MAX_FAILURES = 5  # then the event is dropped with an error log: Slack refused it for good (or is away)
+CLAIM_IDLE_MS = 60_000  # an event unacknowledged this long belongs to a dead consumer
+MAX_ATTEMPTS = 5  # then the update is dropped with an error log: Slack refused it for good (or is away)
+RETRY_KEY = "sg:slack:retry"
 BATCH = 20
+
+
+def slack_retries(client: redis.Redis, *, clock: Clock) -> DueSet:
+    """The due set of Slack updates to try again, shared by every replica."""
+    return DueSet(
+        client,
+        key=RETRY_KEY,
+        clock=clock,
+        lease_seconds=60,  # longer than an update's lock wait plus two Slack calls
+        backoff=Backoff(base_seconds=5, max_seconds=300),
+        max_attempts=MAX_ATTEMPTS,
+    )
 
 
 class SlackNotifier:
@@ -38,6 +57,7 @@ class SlackNotifier:
         client: redis.Redis,
         api: SlackApi,
         state: SlackState,
+        retries: DueSet,
         consumer: str,
         claim_idle_ms: int = CLAIM_IDLE_MS,
     ) -> None:
@@ -45,10 +65,18 @@ class SlackNotifier:
         self._r = client
         self._api = api
         self._state = state
+        self._retries = retries
         self.consumer = consumer
         self._claim_idle_ms = claim_idle_ms
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        # No pause between passes: each pass blocks up to half a second on the stream itself.
+        self._task = PeriodicTask(
+            name="spendgate-slack",
+            interval_seconds=0.0,
+            error_wait_seconds=1.0,
+            first_wait=False,
+            step=lambda: self.run_once(block_ms=500),
+            on_error=self._recover,
+        )
 
     # the message ------------------------------------------------------------------------------------
     def show(self, draft_id: str, *, post: bool = False) -> None:
@@ -82,63 +110,60 @@ class SlackNotifier:
         return render(draft, envelope=Envelope(used=used, cap=cap), url=deps.draft_url(draft.id))
 
     # the consumer -----------------------------------------------------------------------------------
-    def handle(self, event: events.StreamEvent) -> None:
-        self.show(event.draft_id, post=event.type == "draft.created")
-
     def run_once(self, *, block_ms: int | None = None) -> int:
-        """Handle what is waiting (stuck events first, then new ones); how many events were taken."""
+        """Handle what is waiting (due retries, stuck events, then new ones); how many items were taken."""
+        retried = self.retry_due()
         taken = events.claim_stale(
             self._r, group=GROUP, consumer=self.consumer, min_idle_ms=self._claim_idle_ms, count=BATCH
         )
         taken += events.read_new(self._r, group=GROUP, consumer=self.consumer, count=BATCH, block_ms=block_ms)
         for stream_id, event in taken:
-            if event is not None and not self._handled(stream_id, event):
-                continue  # left pending: retried after CLAIM_IDLE_MS, by us or another replica
+            if event is not None:
+                self._handle_or_retry_later(event)
             events.ack(self._r, group=GROUP, stream_ids=[stream_id])
-        return len(taken)
+        return retried + len(taken)
 
-    def _handled(self, stream_id: str, event: events.StreamEvent) -> bool:
-        """Whether the event is done with (handled, or given up on)."""
+    def _handle_or_retry_later(self, event: events.StreamEvent) -> None:
+        post = event.type == "draft.created"
         try:
-            self.handle(event)
+            self.show(event.draft_id, post=post)
         except Exception as exc:
-            # One bad event (Slack down, a refused message, a Redis blip) must not stop the others.
-            failures = events.count_failure(self._r, group=GROUP, stream_id=stream_id)
-            if failures >= MAX_FAILURES:
-                log.error(
-                    "giving up on Slack for %s %s after %d failures: %s",
-                    event.type,
-                    event.draft_id,
-                    failures,
-                    exc,
-                )
-                return True
-            log.warning("Slack update for %s %s failed (%d): %s", event.type, event.draft_id, failures, exc)
-            return False
-        return True
+            # One bad event (Slack down, a refused message, a Redis blip) must not stop the others. If
+            # even the retry cannot be written, this raises and the event stays pending for XAUTOCLAIM.
+            self._retries.add(_item(event.draft_id, post=post), attempts_made=1)
+            log.warning("Slack update for %s %s failed (1): %s", event.type, event.draft_id, exc)
+
+    def retry_due(self) -> int:
+        """Try again the updates whose retry is due; how many were taken."""
+        taken = self._retries.take(limit=BATCH)
+        for item in taken:
+            action, draft_id = item.item.split(" ", 1)
+            if item.exhausted:
+                log.error("giving up on Slack for %s: a replica stopped during its last attempt", draft_id)
+                continue
+            try:
+                self.show(draft_id, post=action == "post")
+            except Exception as exc:
+                settled = self._retries.failed(item)
+                if settled.outcome == "gave_up":
+                    log.error("giving up on Slack for %s after %d attempts: %s", draft_id, item.attempt, exc)
+                else:
+                    log.warning("Slack update for %s failed (%d): %s", draft_id, item.attempt, exc)
+            else:
+                self._retries.succeeded(item)
+        return len(taken)
 
     def start(self) -> None:
         events.ensure_group(self._r, GROUP)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="spendgate-slack", daemon=True)
-        self._thread.start()
+        self._task.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
+        self._task.stop(timeout=10)
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once(block_ms=500)
-            except Exception:
-                # Redis unreachable, or the group deleted under us: keep the thread, retry shortly.
-                log.exception("Slack consumer pass failed")
-                if self._stop.wait(1.0):
-                    return
-                try:
-                    events.ensure_group(self._r, GROUP)
-                except redis.RedisError:
-                    continue
+    def _recover(self, exc: Exception) -> None:
+        # Redis unreachable, or the group deleted under us: make sure the group is there for the next pass.
+        events.ensure_group(self._r, GROUP)
+
+
+def _item(draft_id: str, *, post: bool) -> str:
+    return f"{'post' if post else 'show'} {draft_id}"

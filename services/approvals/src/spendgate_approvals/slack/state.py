@@ -14,13 +14,12 @@ from datetime import timedelta
 import redis
 
 from spendgate_approvals.slack.client import SIGNATURE_WINDOW_SECONDS, MessageRef
+from spendgate_core.adapters import locks
 
 MESSAGE_TTL = timedelta(days=40)  # outlives any draft: the longest TTL (30 days) plus time to apply
 # A signed click replays fine for ±5 minutes (a 10-minute span); remember it well beyond that.
 REPLAY_TTL = timedelta(seconds=SIGNATURE_WINDOW_SECONDS * 12)
 LOCK_TTL_MS = 15_000
-
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 class LockBusy(Exception):
@@ -93,4 +92,4 @@ class SlackState:
         try:
             yield
         finally:
-            self._r.eval(_RELEASE, 1, key, owner)
+            self._r.eval(locks.RELEASE, 1, key, owner)

@@ -1,4 +1,5 @@
-"""`POST /v1/webhooks/decisions` semantics: a verified decision body, carried out as the named human.
+"""`POST /v1/webhooks/decisions`: parse a verified decision body, carry it out as the named human through
+core (`deciding.decide_at_once`), map the result.
 
 Trust model: the external system holds `SPENDGATE_WEBHOOK_SECRET` and is trusted to have run its own
 two-step approval with the named human before it sends `approve`; spendgate then arms and confirms in
@@ -10,40 +11,29 @@ approve (two webhooks naming two approvers, or one webhook plus another channel)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from standardwebhooks import Webhook
 
-from spendgate_core import approval
-from spendgate_core.deps import CoreDeps
-from spendgate_core.errors import ConfigError, Forbidden, PreconditionFailed, VersionConflict
-from spendgate_core.models import Channel, DraftStatus
-from spendgate_core.principals import PrincipalDirectory
-from spendgate_core.queueing import ApplyQueue
-from spendgate_core.views import draft_view
+from spendgate_core.contracts.jobs import ApplyQueue
+from spendgate_core.contracts.views import draft_view
+from spendgate_core.contracts.webhooks import checked_webhook_secret
+from spendgate_core.domain.models import Channel, DraftStatus
+from spendgate_core.domain.principals import PrincipalDirectory
+from spendgate_core.errors import Forbidden
+from spendgate_core.usecases.deciding import decide_at_once
+from spendgate_core.usecases.deps import CoreDeps
 
 CHANNEL: Channel = "webhook"
-MIN_SECRET_BYTES = 24  # Standard Webhooks: 24-64 random bytes
 
 
 def decision_webhook(secret: str | None) -> Webhook | None:
     """The verifier for `SPENDGATE_WEBHOOK_SECRET`, None when unset; ConfigError when unusable."""
     if secret is None:
         return None
-    raw = secret.removeprefix("whsec_")
-    try:
-        key = base64.b64decode(raw + "==", validate=False)
-    except (binascii.Error, ValueError):
-        key = b""
-    if len(key) < MIN_SECRET_BYTES:
-        raise ConfigError(
-            f"SPENDGATE_WEBHOOK_SECRET must be whsec_ + base64 of at least {MIN_SECRET_BYTES} random bytes"
-        )
-    return Webhook(secret)
+    return Webhook(checked_webhook_secret(secret, setting="SPENDGATE_WEBHOOK_SECRET"))
 
 
 def _printable(value: str) -> str:
@@ -84,36 +74,16 @@ def decide(
     principal = principals.by_name(body.approver)
     if principal is None or not principal.is_human:
         raise Forbidden(f"approver {body.approver!r} is not a human principal of this spendgate")
-    current = approval.visible_draft(deps, principal, body.draft_id)
-    if current.version != body.version:
-        raise VersionConflict(
-            f"draft {current.id} is at version {current.version}, not {body.version}; "
-            "it changed since your approver saw it — show them the current draft and decide again"
-        )
-    if body.decision == "reject":
-        assert body.reason is not None
-        decided = approval.reject(
-            deps=deps, principal=principal, draft_id=current.id, reason=body.reason, channel=CHANNEL
-        )
-    else:
-        try:
-            armed = approval.arm(
-                deps=deps,
-                principal=principal,
-                draft_id=current.id,
-                if_match=f'"{body.version}"',
-                channel=CHANNEL,
-            )
-        except PreconditionFailed as exc:  # it moved between our read and the arm
-            raise VersionConflict(exc.message) from None
-        decided = approval.confirm(
-            deps=deps,
-            principal=principal,
-            draft_id=current.id,
-            confirm_token=armed.confirm_token,
-            channel=CHANNEL,
-            queue=queue,
-        )
+    decided = decide_at_once(
+        deps=deps,
+        principal=principal,
+        draft_id=body.draft_id,
+        version=body.version,
+        decision=body.decision,
+        reason=body.reason,
+        channel=CHANNEL,
+        queue=queue,
+    )
     return {
         "decision": body.decision,
         "approved": decided.status is DraftStatus.APPROVED,

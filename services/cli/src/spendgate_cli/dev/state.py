@@ -11,8 +11,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from spendgate_core.principals import Principal, new_token, render_principal, token_digest
-from spendgate_core.signing import generate_key_file
+from spendgate_core.contracts.signing import generate_key_file
+from spendgate_core.domain.principals import Principal, new_token, render_principal, token_digest
 
 # SPEC §2 defaults; JPY has no minor unit, so its money limits are whole yen of a similar size.
 DEFAULT_POLICY = """\

@@ -1,0 +1,1 @@
+"""Adapters: Redis, the ledger's store, the outbox, key names and the ad platforms."""

@@ -1,0 +1,1 @@
+"""Running a service: wiring, settings, runtime tuning and the periodic-task base."""

@@ -1,0 +1,60 @@
+"""Wiring: turn settings into the core's real adapters. Called from entrypoints only, never at import."""
+
+from __future__ import annotations
+
+import redis
+import redis.asyncio
+
+from spendgate_core.adapters.events import RedisEvents
+from spendgate_core.adapters.ledger import RedisLedger
+from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
+from spendgate_core.adapters.store import RedisDraftStore
+from spendgate_core.contracts.signing import load_signing_key
+from spendgate_core.domain.clock import Clock, SystemClock
+from spendgate_core.domain.policy import PolicyBook
+from spendgate_core.runtime.settings import CoreSettings
+from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.ports import PlatformReader
+
+
+def redis_client(settings: CoreSettings) -> redis.Redis:
+    return redis.Redis.from_url(
+        str(settings.redis_url), socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+    )
+
+
+def async_redis_client(settings: CoreSettings) -> redis.asyncio.Redis:
+    """For code on an event loop (the gateway's tools); same timeouts as `redis_client`."""
+    return redis.asyncio.Redis.from_url(
+        str(settings.redis_url), socket_timeout=5, socket_connect_timeout=3, health_check_interval=30
+    )
+
+
+def adsim_reader(settings: CoreSettings, token: str) -> AdsimReader:
+    return AdsimReader(adsim_client(settings.adsim_url, token))
+
+
+def redis_ledger(settings: CoreSettings, *, client: redis.Redis, clock: Clock) -> RedisLedger:
+    return RedisLedger(redis=client, signer=load_signing_key(settings.ledger_key_file), clock=clock)
+
+
+def build_core(
+    settings: CoreSettings,
+    *,
+    client: redis.Redis,
+    reader: PlatformReader,
+    clock: Clock | None = None,
+    store: RedisDraftStore | None = None,
+    ledger: RedisLedger | None = None,
+) -> CoreDeps:
+    """`store`, `ledger`: pass the ones the caller also uses another way (the gateway, on its loop)."""
+    clock = clock or SystemClock()
+    return CoreDeps(
+        store=store or RedisDraftStore(client),
+        ledger=ledger or redis_ledger(settings, client=client, clock=clock),
+        policies=PolicyBook.load(settings.policy_file),
+        clock=clock,
+        reader=reader,
+        console_url=f"{settings.public_url.rstrip('/')}/console",
+        events=RedisEvents(client),
+    )
