@@ -9,6 +9,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+import anyio.to_thread
+
 from spendgate_core.contracts.jobs import ApplyQueue
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import Change, Channel, Draft, DraftStatus
@@ -26,7 +28,7 @@ from spendgate_core.logs import bound
 from spendgate_core.metrics import DECISIONS, DRAFT_DECISION_SECONDS
 from spendgate_core.usecases.announcing import announce
 from spendgate_core.usecases.deps import CoreDeps
-from spendgate_core.usecases.drafting import stage_rollback
+from spendgate_core.usecases.drafting import DraftWrites, stage_rollback
 
 log = logging.getLogger(__name__)
 
@@ -215,11 +217,11 @@ def reject(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str, 
     return rejected
 
 
-def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> Draft:
-    """Stage a rollback of an applied draft: before = the live value now, after = the original before.
-
-    The rollback is an ordinary draft: it needs the same two-step approval (and not from its requester).
-    """
+def _rollback_changes(
+    deps: CoreDeps, principal: Principal, draft_id: str
+) -> tuple[Draft, tuple[Change, ...]]:
+    """The applied draft and the changes that undo it: before = the live value now, after = the original
+    before."""
     original = visible_draft(deps, principal, draft_id)
     if not principal.may_decide(original.account_id):
         raise Forbidden(f"{principal.name} may not request rollbacks in {original.account_id}")
@@ -230,7 +232,6 @@ def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> 
         raise Conflict(
             f"draft {draft_id} is {original.status.value}; only applied changes can be rolled back"
         )
-    account = deps.catalog.get(principal, original.account_id)
     changes: list[Change] = []
     for index in reversed(applied):  # undo in the opposite order to how they were written
         change = original.changes[index]
@@ -246,6 +247,17 @@ def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> 
         )
     if not changes:
         raise Conflict(f"every change of {draft_id} already has its original value; nothing to roll back")
-    return stage_rollback(
-        deps=deps, principal=principal, account=account, original=original, changes=tuple(changes)
+    return original, tuple(changes)
+
+
+async def request_rollback(*, deps: CoreDeps, io: DraftWrites, principal: Principal, draft_id: str) -> Draft:
+    """Stage a rollback of an applied draft, through the same steps as any proposal (`drafting`).
+
+    The rollback is an ordinary draft: it needs the same two-step approval (and not from its requester).
+    The live reads are blocking calls, made in a worker thread.
+    """
+    original, changes = await anyio.to_thread.run_sync(_rollback_changes, deps, principal, draft_id)
+    account = await deps.catalog.aget(principal, original.account_id)
+    return await stage_rollback(
+        deps=deps, io=io, principal=principal, account=account, original=original, changes=changes
     )
