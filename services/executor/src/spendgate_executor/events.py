@@ -1,12 +1,12 @@
 """Outbound events: draft events relayed to subscriber URLs as Standard-Webhooks-signed POSTs, with retries.
 
-    sg:events stream ──(group `webhooks`, `relay_events`)──▶ one delivery per (event, subscriber)
+    event stream ──(group `webhooks`, `relay_events`)──▶ one delivery per (event, subscriber)
         delivery due ──(`enqueue_due`)──▶ RQ job `deliver_event(event_id, url, attempt)` on `spendgate-events`
         job: sign + POST (10 s timeout) ──2xx──▶ delivered
                                         └─else─▶ due again after capped backoff + jitter, up to the budget
 
 Deliveries are at least once: `webhook-id` is the event id on every attempt, so receivers dedupe on it.
-Retries are ours, not RQ's: a delivery's next due time sits in one sorted set (`sg:events:due`), which
+Retries are ours, not RQ's: a delivery's next due time sits in one sorted set (`Keys.deliveries_due`), which
 `enqueue_due` drains — no RQ scheduler needed. A claimed delivery's due time moves a lease ahead, so a
 job lost with its worker is enqueued again once the lease passes. Every attempt is appended to the
 delivery log the console reads (`spendgate_core.adapters.events.recent_deliveries`).
@@ -35,6 +35,7 @@ from rq.serializers import JSONSerializer
 from standardwebhooks import Webhook
 
 from spendgate_core.adapters import events
+from spendgate_core.adapters.keys import DEFAULT_KEYS
 from spendgate_core.contracts.events import OUTBOUND_TYPES
 from spendgate_core.contracts.jobs import EVENTS_QUEUE
 from spendgate_core.errors import ConfigError
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "webhooks"
 DELIVER_JOB = "spendgate_executor.events.deliver_event"
-DUE_KEY = "sg:events:due"
+DUE_KEY = DEFAULT_KEYS.deliveries_due()
 BODY_TTL = timedelta(days=3)  # far beyond the retry budget
 DELIVERY_TTL = timedelta(days=7)
 MIN_SECRET_BYTES = 24
@@ -124,12 +125,8 @@ def _url_hash(url: str) -> str:
     return hashlib.sha256(url.encode()).hexdigest()[:16]
 
 
-def _body_key(event_id: str) -> str:
-    return f"sg:events:body:{event_id}"
-
-
-def _delivery_key(event_id: str, url: str) -> str:
-    return f"sg:events:delivery:{event_id}:{_url_hash(url)}"
+_body_key = DEFAULT_KEYS.event_body
+_delivery_key = DEFAULT_KEYS.delivery
 
 
 def _member(event_id: str, url: str) -> str:
@@ -281,7 +278,7 @@ class EventRelay:
             self._last_reconcile = time.monotonic()
             # One worker per period reconciles; the lock simply lapses.
             lock_ms = int(self.reconcile_seconds * 1000 * 0.9)
-            if self.redis.set("sg:events:reconcile:lock", self.consumer, nx=True, px=max(1, lock_ms)):
+            if self.redis.set(DEFAULT_KEYS.reconcile_lock(), self.consumer, nx=True, px=max(1, lock_ms)):
                 events.reconcile(
                     store=self.core.store,
                     client=self.redis,

@@ -1,7 +1,7 @@
 """Retry bookkeeping per draft: attempts against the budget, the last error, and the retry schedule.
 
 Retries are ours, not RQ's. A transient failure puts the draft id in a Redis sorted set scored by the
-time it is due (`sg:apply:retry`); the sweep moves due ids back onto the queue as fresh jobs. RQ's own
+time it is due (`Keys.apply_retries`); the sweep moves due ids back onto the queue as fresh jobs. RQ's own
 `Retry`/`enqueue_in` would need a scheduler process and re-run a job id we also use for de-duplication;
 the sorted set is one key, visible in metrics, survives any worker's death, and is drained by whichever
 worker holds the sweep lock.
@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis
+
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 
 # A Retry-After longer than this is treated as this: the budget should end a hopeless draft in hours,
 # not keep it pending for days on the platform's say-so.
@@ -50,13 +52,13 @@ def _text(value: bytes | str | None) -> str | None:
 class RetrySchedule:
     """Redis state of in-flight applies, shared by every worker."""
 
-    def __init__(self, client: redis.Redis, *, namespace: str = "sg") -> None:
+    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
         self._r = client
-        self.schedule_key = f"{namespace}:apply:retry"
-        self._attempts_key = f"{namespace}:apply:attempts"
-        self._errors_key = f"{namespace}:apply:last_error"
-        self._jobs_key = f"{namespace}:apply:job"
-        self._seq_key = f"{namespace}:apply:seq"
+        self.schedule_key = keys.apply_retries()
+        self._attempts_key = keys.apply_attempts()
+        self._errors_key = keys.apply_last_error()
+        self._jobs_key = keys.apply_job()
+        self._seq_key = keys.apply_seq()
 
     # attempts -----------------------------------------------------------------------------------------
     def count_attempt(self, draft_id: str) -> int:

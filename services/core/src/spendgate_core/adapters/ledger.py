@@ -1,41 +1,15 @@
 """The tamper-evident ledger (SPEC §9): a signed hash chain of every read, draft and decision, in Redis.
 
-Entry format. Each entry is `seq` (1-based, contiguous), `ts`, `actor`, `action`, `account_id`,
-`draft_id`, `details`, `prev_hash`, `hash`, `sig`, where
-
-    hash = sha256_hex(canonical_json(every field except hash and sig))     # prev_hash included
-    sig  = base64(Ed25519(hash as 64 ASCII hex characters))
-    canonical_json = json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                                allow_nan=False), encoded as UTF-8
-    ts   = "YYYY-MM-DDTHH:MM:SS.ffffffZ"   (UTC, always six fraction digits, literal Z)
-
-and the first entry's `prev_hash` is 64 zeros. Storage holds each entry as exactly
-`canonical_json(all fields)`; that is also what `LedgerEntry.canonical()` returns and what an export
-line is.
-
-Checkpoint. Every append also replaces a signed head record `{"hash", "seq", "sig"}`, where `sig`
-signs `canonical_json({"hash": …, "seq": …})`. It is what lets `verify()` see a truncated tail, which a
-hash chain alone cannot. It cannot see a rollback of the whole store (chain and checkpoint) to an
-earlier, genuinely signed state; that needs an anchor outside Redis (ship `export` or the head elsewhere).
-
-`first_bad` conventions of `verify()`:
-    * a bad entry (unreadable, not in canonical form, wrong seq, broken link, wrong hash, bad signature)
-      reports its position in the list, 1-based — which is the seq that belonged there. A deleted or
-      swapped entry k therefore reports k.
-    * a checkpoint problem (missing, unreadable, bad signature, or vouching for more entries than
-      remain) reports one past the last surviving entry: for a truncated tail, the first missing seq.
-    * entries beyond the checkpoint report the checkpoint's seq + 1; a last entry whose hash differs
-      from the checkpoint reports that entry's seq.
+Entry format, checkpoint and the `first_bad` conventions of `verify()`: `contracts.ledger`.
 
 Storage (`keys.Keys`): `ledger_entries` (list, RPUSH), `ledger_head` (string), `ledger_account(id)`
 (list of seqs, so `latest(account_id=…)` reads only that account).
 
 Concurrency. Appends from any number of processes form one chain: a Lua script (lua/ledger_append.lua)
-appends only if the head
-is still the one the new entry was built on (compare-and-set), and the entry, the head and the index
-change together. The last head seen is kept as a hint, so an uncontended append is one round trip; a
-stale hint costs one extra. Reads keep no state. `ts` is the appender's clock; `seq`, not `ts`,
-orders the ledger.
+appends only if the head is still the one the new entry was built on (compare-and-set), and the entry,
+the head and the index change together. The last head seen is kept as a hint, so an uncontended append
+is one round trip; a stale hint costs one extra. Reads keep no state. `ts` is the appender's clock;
+`seq`, not `ts`, orders the ledger.
 
 Errors: `LedgerCorruptError` when storage is not what the ledger wrote (reads and appends fail closed
 rather than extend or show a broken chain); `LedgerContentionError` when an append lost the race too
