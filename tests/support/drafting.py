@@ -1,8 +1,9 @@
 """Drafts for tests, made the way production makes them: the one drafting use case (`drafting.propose_*`,
 `deciding.request_rollback`) on an event loop, with asyncio clients on the same Redis as `core`.
 
-For blocking test code: each call runs its own event loop and opens (and closes) its own clients, since
-asyncio connections belong to the loop that made them. The live campaign read goes through `core.reader`
+For blocking test code: each call runs its own event loop (in a thread of its own when the caller's
+thread already runs one) and opens and closes its own clients, since asyncio connections belong to the
+loop that made them. The live campaign read goes through `core.reader`
 in a worker thread (the gateway reads through its aiohttp reader; the use case is the same).
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -59,7 +61,13 @@ def _run(core: CoreDeps, use_case: Callable[..., Awaitable[Draft]], arguments: d
         async with draft_io(core) as io:
             return await use_case(deps=core, io=io, **arguments)
 
-    return asyncio.run(run())
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    # Called under a running loop (Playwright's sync API keeps one in this thread): use a thread's own.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, run()).result()
 
 
 def propose_budget_change(*, deps: CoreDeps, **arguments: Any) -> Draft:
