@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import redis
+from tests.support import drafting
 from tests.support.stack import ADSIM_READ_TOKEN, World
 
 from spendgate_approvals.apply_queue import RqApplyQueue
@@ -17,7 +18,6 @@ from spendgate_core.domain.principals import Principal, PrincipalDirectory
 from spendgate_core.runtime.bootstrap import build_core
 from spendgate_core.runtime.settings import ReaderSettings, load_settings
 from spendgate_core.usecases import deciding as approval
-from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
 
 ACCOUNTS = ("acc_us_001", "acc_eu_002", "acc_jp_003")

@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.adapters.ledger import RedisLedger
 from spendgate_core.contracts.ledger import GENESIS_HASH, EntryRequest, LedgerCorruptError, LedgerEntry
 from spendgate_core.contracts.signing import LedgerSigner, generate_key_file, load_signing_key
@@ -41,7 +42,7 @@ class StepClock:
 def make_ledger(url: str, *, signer: LedgerSigner = SIGNER, namespace: str = "sg") -> RedisLedger:
     """A ledger on its own connection, as a separate replica would have."""
     return RedisLedger(
-        redis=redis.Redis.from_url(url), signer=signer, clock=SystemClock(), namespace=namespace
+        redis=redis.Redis.from_url(url), signer=signer, clock=SystemClock(), keys=Keys(namespace)
     )
 
 
@@ -172,7 +173,7 @@ def test_stored_text_is_the_canonical_form_of_what_verify_parses(
     redis_client: redis.Redis, details: dict[str, Any], actor: str
 ) -> None:
     """Entries are built as plain JSON for speed; verify parses them into the model and re-serialises."""
-    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock(), namespace="prop")
+    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock(), keys=Keys("prop"))
     entry = ledger.append(actor=actor, action="read", account_id="acc-1", details=details)
     stored = cast(bytes, redis_client.lindex("prop:ledger:entries", entry.seq - 1)).decode("utf-8")
     assert LedgerEntry.model_validate_json(stored).canonical() == stored

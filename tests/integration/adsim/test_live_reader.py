@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.adapters.platforms.adsim_async import AsyncAdsimReader
+from spendgate_core.adapters.platforms.live import LiveAdsimReader
 from spendgate_core.domain.platform import Campaign
 from spendgate_core.errors import NotFound, PermanentUpstreamError, SpendgateError, TransientUpstreamError
 from tests.support.servers import serve_in_thread
@@ -34,8 +34,8 @@ Read = Callable[[str, str], Awaitable[Campaign]]
 
 
 @pytest.fixture
-async def live(base_url: str, sim: httpx.Client) -> AsyncIterator[AsyncAdsimReader]:
-    reader = AsyncAdsimReader(base_url, READ, timeout=1.0)
+async def live(base_url: str, sim: httpx.Client) -> AsyncIterator[LiveAdsimReader]:
+    reader = LiveAdsimReader(base_url, READ, timeout=1.0)
     yield reader
     await reader.aclose()
 
@@ -59,13 +59,13 @@ async def outcome(read: Read, account_id: str = ACCOUNT, campaign_id: str = CAMP
         return (type(exc), str(exc), getattr(exc, "status", None), getattr(exc, "retry_after", None))
 
 
-async def test_a_campaign_reads_the_same_through_both_clients(live: AsyncAdsimReader, blocking: Read) -> None:
+async def test_a_campaign_reads_the_same_through_both_clients(live: LiveAdsimReader, blocking: Read) -> None:
     campaign = await live.get_campaign(ACCOUNT, CAMPAIGN)
     assert campaign == await blocking(ACCOUNT, CAMPAIGN)
     assert (campaign.id, campaign.account_id) == (CAMPAIGN, ACCOUNT)
 
 
-async def test_an_unknown_campaign_is_not_found(live: AsyncAdsimReader, blocking: Read) -> None:
+async def test_an_unknown_campaign_is_not_found(live: LiveAdsimReader, blocking: Read) -> None:
     with pytest.raises(NotFound, match="unknown campaign 'cmp_nope'"):
         await live.get_campaign(ACCOUNT, "cmp_nope")
     assert await outcome(live.get_campaign, ACCOUNT, "cmp_nope") == await outcome(
@@ -75,7 +75,7 @@ async def test_an_unknown_campaign_is_not_found(live: AsyncAdsimReader, blocking
 
 @pytest.mark.parametrize("status", [500, 503, 429])
 async def test_injected_errors_map_as_the_blocking_reader_maps_them(
-    live: AsyncAdsimReader, blocking: Read, sim: httpx.Client, status: int
+    live: LiveAdsimReader, blocking: Read, sim: httpx.Client, status: int
 ) -> None:
     set_faults(sim, error_rate=1, error_status=status, scope="reads")
     got = await outcome(live.get_campaign)
@@ -86,7 +86,7 @@ async def test_injected_errors_map_as_the_blocking_reader_maps_them(
 
 
 async def test_a_refused_token_is_permanent(base_url: str, sim: httpx.Client) -> None:
-    live = AsyncAdsimReader(base_url, "not-the-token")
+    live = LiveAdsimReader(base_url, "not-the-token")
     blocking = AdsimReader(adsim_client(base_url, "not-the-token"))
     try:
         got = await outcome(live.get_campaign)
@@ -119,10 +119,10 @@ def odd_platform(campaign: Campaign) -> Starlette:
     )
 
 
-async def test_compressed_and_redirected_answers_read_as_through_httpx(live: AsyncAdsimReader) -> None:
+async def test_compressed_and_redirected_answers_read_as_through_httpx(live: LiveAdsimReader) -> None:
     campaign = await live.get_campaign(ACCOUNT, CAMPAIGN)
     with serve_in_thread(odd_platform(campaign)) as url:
-        odd_live = AsyncAdsimReader(url, READ)
+        odd_live = LiveAdsimReader(url, READ)
         odd_blocking = AdsimReader(adsim_client(url, READ))
         try:
             assert await odd_live.get_campaign(ACCOUNT, CAMPAIGN) == campaign  # decompressed once
@@ -136,7 +136,7 @@ async def test_compressed_and_redirected_answers_read_as_through_httpx(live: Asy
             odd_blocking.close()
 
 
-async def test_a_slow_platform_is_a_transient_timeout(live: AsyncAdsimReader, sim: httpx.Client) -> None:
+async def test_a_slow_platform_is_a_transient_timeout(live: LiveAdsimReader, sim: httpx.Client) -> None:
     set_faults(sim, latency_ms=3000, scope="reads")
     with pytest.raises(TransientUpstreamError, match="did not answer get_campaign in time"):
         await live.get_campaign(ACCOUNT, CAMPAIGN)
@@ -146,7 +146,7 @@ async def test_an_unreachable_platform_is_transient() -> None:
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    reader = AsyncAdsimReader(f"http://127.0.0.1:{port}/", READ, timeout=2.0)
+    reader = LiveAdsimReader(f"http://127.0.0.1:{port}/", READ, timeout=2.0)
     try:
         with pytest.raises(TransientUpstreamError, match="could not be reached for get_campaign"):
             await reader.get_campaign(ACCOUNT, CAMPAIGN)

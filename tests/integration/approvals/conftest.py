@@ -17,8 +17,8 @@ from spendgate_approvals.app import create_app
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.principals import Principal
-from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
+from tests.support import drafting
 from tests.support.clock import MovableClock
 from tests.support.servers import serve_in_thread
 from tests.support.stack import US, World

@@ -20,9 +20,9 @@ from spendgate_approvals.app import create_app
 from spendgate_core.contracts.jobs import APPLY_QUEUE
 from spendgate_core.domain.models import Draft
 from spendgate_core.domain.principals import Principal
-from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
 from tests.integration.approvals.conftest import MovableClock, settings_for
+from tests.support import drafting
 from tests.support.servers import serve_in_thread
 from tests.support.stack import World
 

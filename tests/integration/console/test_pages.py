@@ -15,9 +15,9 @@ from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import DraftStatus
 from spendgate_core.domain.principals import Principal
 from spendgate_core.usecases import deciding as approval
-from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
 from tests.integration.approvals.conftest import MovableClock, mark_applied
+from tests.support import drafting
 from tests.support.stack import EU, JP, US, World
 
 from .conftest import Person, propose

@@ -12,8 +12,8 @@ from spendgate_core.domain.policy import PolicyBook
 from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import Conflict, Forbidden, InvalidInput, NotFound, PolicyViolation
 from spendgate_core.usecases import deciding as approval
-from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
+from tests.support import drafting
 
 from .conftest import RecordingQueue
 
@@ -139,7 +139,7 @@ def test_policy_is_checked_again_at_confirm(
     draft_id = propose_increase(deps, people["agent"], increase=40_000)
     now = deps.clock.now()
     # Someone else's increase of 1700.00 was applied meanwhile: 400.00 no longer fits the 2000.00 envelope.
-    deps.store._r.zadd("sg:envelope:acc_us_001", {"drf_other:170000": int(now.timestamp() * 1000)})  # type: ignore[attr-defined]
+    deps.store.client.zadd("sg:envelope:acc_us_001", {"drf_other:170000": int(now.timestamp() * 1000)})  # type: ignore[attr-defined]
     with pytest.raises(PolicyViolation, match="envelope_24h"):
         approve(deps, people["alice"], draft_id, queue)
     assert queue.jobs == []

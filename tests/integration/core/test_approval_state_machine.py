@@ -23,8 +23,8 @@ from spendgate_core.domain.models import TERMINAL_STATUSES, DraftStatus
 from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import SpendgateError
 from spendgate_core.usecases import deciding as approval
-from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
+from tests.support import drafting
 from tests.support.clock import MovableClock
 
 from .conftest import RecordingQueue

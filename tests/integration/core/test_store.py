@@ -166,7 +166,7 @@ async def test_account_counters_agree_with_the_store_and_share_concurrent_reads(
 
     import redis.asyncio
 
-    from spendgate_core.adapters.store import AccountCounters
+    from spendgate_core.adapters.store import AsyncDraftStore
 
     for i in range(3):
         draft = budget_draft(campaign=f"cmp_us_{i:03}", before=100_000, after=130_000)
@@ -180,14 +180,14 @@ async def test_account_counters_agree_with_the_store_and_share_concurrent_reads(
     )
     client = redis.asyncio.Redis.from_url(redis_url)
     try:
-        counters = AccountCounters(client)
+        counters = AsyncDraftStore(client)
         expected = (store.envelope_used("acc_us_001", now=T0), store.open_count("acc_us_001"))
         assert expected == (50_000, 3)
-        assert await counters.read("acc_us_001", now=T0) == expected
-        assert await counters.read("acc_us_001", now=T0 + timedelta(hours=25)) == (0, 3)
-        assert await counters.read("acc_nobody", now=T0) == (0, 0)
+        assert await counters.account_counters("acc_us_001", now=T0) == expected
+        assert await counters.account_counters("acc_us_001", now=T0 + timedelta(hours=25)) == (0, 3)
+        assert await counters.account_counters("acc_nobody", now=T0) == (0, 0)
         before = (await client.info("commandstats")).get("cmdstat_scard", {}).get("calls", 0)
-        answers = await asyncio.gather(*(counters.read("acc_us_001", now=T0) for _ in range(20)))
+        answers = await asyncio.gather(*(counters.account_counters("acc_us_001", now=T0) for _ in range(20)))
         after = (await client.info("commandstats")).get("cmdstat_scard", {}).get("calls", 0)
         assert answers == [expected] * 20
         assert after - before == 1  # twenty concurrent snapshots, one round trip

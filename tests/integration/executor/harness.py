@@ -21,10 +21,10 @@ from spendgate_core.domain.models import TERMINAL_STATUSES, Draft, DraftStatus
 from spendgate_core.domain.money import to_major
 from spendgate_core.domain.principals import Principal, PrincipalDirectory
 from spendgate_core.usecases import deciding as approval
-from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.sweep import Sweeper
+from tests.support import drafting
 from tests.support.executor import ExecutorWiring
 from tests.support.stack import US, World
 from tests.support.waiting import eventually

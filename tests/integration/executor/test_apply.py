@@ -11,9 +11,9 @@ from rq.serializers import JSONSerializer
 from spendgate_core.adapters.ledger import RedisLedger
 from spendgate_core.contracts.jobs import APPLY_JOB, apply_job_id
 from spendgate_core.domain.models import CampaignStatus, DraftStatus
-from spendgate_core.usecases import drafting
 from spendgate_executor.applying import Outcome, apply_draft
 from tests.integration.executor.harness import Harness
+from tests.support import drafting
 from tests.support.stack import ADSIM_WRITE_TOKEN, US
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from spendgate_core.domain.models import CampaignStatus, DraftKind, DraftStatus
-from spendgate_core.usecases import deciding as approval
-from spendgate_core.usecases import drafting
 from tests.integration.executor.harness import Harness
+from tests.support import drafting
 from tests.support.stack import DEFAULT_POLICY
 
 
@@ -17,7 +16,7 @@ def test_an_applied_rollback_restores_the_value_and_marks_the_original_rolled_ba
     harness.work()
     assert harness.budget("cmp_us_001") == before + 4000
 
-    rollback = approval.request_rollback(deps=harness.core, principal=harness.alice, draft_id=original.id)
+    rollback = drafting.request_rollback(deps=harness.core, principal=harness.alice, draft_id=original.id)
     assert rollback.kind is DraftKind.ROLLBACK
     harness.approve(rollback, by=(harness.bob,))  # not the human who asked for it
     harness.work()

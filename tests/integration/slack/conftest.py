@@ -27,8 +27,8 @@ from spendgate_approvals.app import create_app
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_core.domain.principals import Principal, PrincipalDirectory
 from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client
-from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
+from tests.support import drafting
 from tests.support.clock import MovableClock
 from tests.support.servers import serve_in_thread
 from tests.support.stack import ADSIM_READ_TOKEN, US, World

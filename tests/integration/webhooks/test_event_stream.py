@@ -11,13 +11,14 @@ import pytest
 import redis
 
 from spendgate_core.adapters import events
+from spendgate_core.adapters.keys import DEFAULT_KEYS as KEYS
 from spendgate_core.contracts.views import draft_view
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import Conflict, DuplicateDraft
 from spendgate_core.usecases import deciding as approval
-from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
+from tests.support import drafting
 
 from .conftest import Hooks
 
@@ -28,9 +29,7 @@ class _NoQueue:
 
 
 def stream(client: redis.Redis) -> list[dict[str, str]]:
-    return [
-        {k.decode(): v.decode() for k, v in fields.items()} for _, fields in client.xrange(events.STREAM_KEY)
-    ]
+    return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in client.xrange(KEYS.events())]
 
 
 def test_each_use_case_announces_its_transition(hooks: Hooks, people: dict[str, Principal]) -> None:
@@ -112,19 +111,19 @@ def test_a_new_draft_is_announced_in_the_same_step_as_it_is_stored(hooks: Hooks)
     with pytest.raises(DuplicateDraft):
         hooks.propose()  # the same campaign field
     assert [(e["draft_id"], e["type"]) for e in stream(hooks.redis)] == [(draft_id, "draft.created")]
-    assert hooks.redis.get(events.marker_key(draft_id, 1)) is not None
+    assert hooks.redis.get(KEYS.event_marker(draft_id, 1)) is not None
     assert events.reconcile(store=hooks.core.store, client=hooks.redis, now=hooks.core.clock.now()) == []
 
 
 def test_a_new_draft_stands_when_its_event_cannot_be_written(
     hooks: Hooks, caplog: pytest.LogCaptureFixture
 ) -> None:
-    hooks.redis.set(events.STREAM_KEY, "not a stream")  # XADD fails inside the create script
+    hooks.redis.set(KEYS.events(), "not a stream")  # XADD fails inside the create script
     draft_id = hooks.propose()
     assert hooks.core.store.get(draft_id).status.value == "pending"
     assert "could not announce new draft " + draft_id in caplog.text
-    assert hooks.redis.get(events.marker_key(draft_id, 1)) is None  # left for reconcile
-    hooks.redis.delete(events.STREAM_KEY)
+    assert hooks.redis.get(KEYS.event_marker(draft_id, 1)) is None  # left for reconcile
+    hooks.redis.delete(KEYS.events())
     now = hooks.core.clock.now()
     assert events.reconcile(store=hooks.core.store, client=hooks.redis, now=now) == [draft_id]
     assert [e["type"] for e in stream(hooks.redis)] == ["draft.created"]
@@ -133,11 +132,11 @@ def test_a_new_draft_stands_when_its_event_cannot_be_written(
 def test_a_publish_that_cannot_be_written_leaves_no_marker(hooks: Hooks) -> None:
     draft = hooks.core.store.get(hooks.propose())
     rejected = draft.model_copy(update={"version": 2})
-    hooks.redis.rename(events.STREAM_KEY, "moved-away")
-    hooks.redis.set(events.STREAM_KEY, "not a stream")
+    hooks.redis.rename(KEYS.events(), "moved-away")
+    hooks.redis.set(KEYS.events(), "not a stream")
     assert events.publish(hooks.redis, type="draft.rejected", draft=rejected) is None
-    assert hooks.redis.get(events.marker_key(draft.id, 2)) is None  # so reconcile may announce it later
-    hooks.redis.delete(events.STREAM_KEY)
+    assert hooks.redis.get(KEYS.event_marker(draft.id, 2)) is None  # so reconcile may announce it later
+    hooks.redis.delete(KEYS.events())
     assert events.publish(hooks.redis, type="draft.rejected", draft=rejected) is not None
 
 
@@ -170,7 +169,7 @@ def test_reconcile_announces_what_was_lost_once(hooks: Hooks, people: dict[str, 
     assert last["type"] == "draft.rejected" and json.loads(last["payload"])["data"]["version"] == lost.version
     # Outside the lookback nothing is dug up.
     later = core.clock.now() + timedelta(hours=7)
-    hooks.redis.delete(events.marker_key(draft_id, lost.version))
+    hooks.redis.delete(KEYS.event_marker(draft_id, lost.version))
     assert events.reconcile(store=core.store, client=hooks.redis, now=later) == []
 
 

@@ -47,6 +47,8 @@ def create_app(
                 watch.stop()
                 if notifier is not None:
                     notifier.stop()
+                await resources.drafting.drain()
+                await resources.async_redis.aclose()
 
     app = FastAPI(
         title="spendgate approvals",

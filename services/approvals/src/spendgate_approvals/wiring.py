@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import redis
+from redis.asyncio import Redis as AsyncRedis
 from standardwebhooks import Webhook
 
 from spendgate_approvals.apply_queue import RqApplyQueue
@@ -19,14 +20,17 @@ from spendgate_approvals.slack.channel import SlackChannel, open_slack
 from spendgate_approvals.slack.client import slack_config
 from spendgate_approvals.webhooks.decisions import decision_webhook
 from spendgate_approvals.webhooks.inbox import WebhookInbox
+from spendgate_core.adapters.ledger import AsyncLedgerAppender, RedisLedger
+from spendgate_core.adapters.store import AsyncDraftStore
 from spendgate_core.contracts.jobs import ApplyQueue
 from spendgate_core.contracts.signing import LedgerKeyError, load_signing_key
 from spendgate_core.domain.clock import Clock
 from spendgate_core.domain.policy import PolicyBook
 from spendgate_core.domain.principals import PrincipalDirectory
 from spendgate_core.errors import ConfigError
-from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client
+from spendgate_core.runtime.bootstrap import adsim_reader, async_redis_client, build_core, redis_client
 from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.drafting import DraftWrites
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,9 @@ class Resources:
     principals: PrincipalDirectory
     queue: ApplyQueue
     redis: redis.Redis
+    # Rollbacks are staged as every draft is (`drafting`), on the app's event loop with this client.
+    async_redis: AsyncRedis
+    drafting: DraftWrites
     slack: SlackChannel | None = None  # None: Slack is not configured
     decision_webhook: Webhook | None = None  # None: SPENDGATE_WEBHOOK_SECRET is not set
     webhook_inbox: WebhookInbox | None = None
@@ -67,12 +74,14 @@ def open_resources(
     deps: CoreDeps | None = None,
     clock: Clock | None = None,
 ) -> Iterator[Resources]:
-    """Open the Redis client, the platform reader (read token) and the RQ queue; close them after.
+    """Open the Redis clients, the platform reader (read token) and the RQ queue; close them after (the
+    asyncio client is closed by the app's lifespan, on its loop, once `drafting` is drained).
 
     `deps` replaces the core wiring (its store and ledger bring their own Redis client); `clock`
     is used only when the core is wired here.
     """
     client = redis_client(settings)
+    async_client = async_redis_client(settings)
     reader = None
     try:
         if deps is None:
@@ -81,11 +90,18 @@ def open_resources(
         queue = RqApplyQueue(client)
         slack = slack_config(settings)
         webhook = _webhook(settings)
+        if not isinstance(deps.ledger, RedisLedger):
+            raise ConfigError("the approval service needs the Redis ledger")
+        drafting = DraftWrites(
+            store=AsyncDraftStore(async_client), ledger=AsyncLedgerAppender(deps.ledger, async_client)
+        )
         yield Resources(
             deps=deps,
             principals=principals,
             queue=queue,
             redis=client,
+            async_redis=async_client,
+            drafting=drafting,
             slack=open_slack(
                 slack, deps=deps, client=client, principals=principals, queue=queue, clock=deps.clock
             )

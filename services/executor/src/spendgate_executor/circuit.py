@@ -14,6 +14,8 @@ from datetime import datetime, timedelta
 
 import redis
 
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+
 # KEYS: state hash, probe key, accounts set. ARGV: now_ms, threshold, cooldown_ms, account.
 # Closed: count the failure and open at the threshold. Half-open (cool-down over): the probe failed,
 # open again. Open: failures of attempts already in flight do not extend the cool-down.
@@ -49,20 +51,20 @@ class CircuitBreaker:
         failure_threshold: int,
         cooldown_seconds: float,
         probe_seconds: float,
-        namespace: str = "sg",
+        keys: Keys = DEFAULT_KEYS,
     ) -> None:
         self._r = client
         self._threshold = failure_threshold
         self._cooldown_ms = int(cooldown_seconds * 1000)
         self._probe_ms = int(probe_seconds * 1000)
-        self._ns = namespace
-        self._accounts_key = f"{namespace}:circuit:accounts"
+        self._keys = keys
+        self._accounts_key = keys.circuit_accounts()
 
     def _state_key(self, account_id: str) -> str:
-        return f"{self._ns}:circuit:{account_id}"
+        return self._keys.circuit(account_id)
 
     def _probe_key(self, account_id: str) -> str:
-        return f"{self._ns}:circuit:{account_id}:probe"
+        return self._keys.circuit_probe(account_id)
 
     def _open_until_ms(self, account_id: str) -> int:
         return int(self._r.hget(self._state_key(account_id), "open_until") or 0)

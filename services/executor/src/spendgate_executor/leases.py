@@ -1,6 +1,6 @@
 """Per-draft leases in Redis: at most one worker works on a draft at a time, and a dead one's lease lapses.
 
-A lease is `SET sg:lease:{draft_id} <token> NX PX <ttl>`, renewed by a background thread while the
+A lease is `SET <Keys.lease(draft_id)> <token> NX PX <ttl>`, renewed by a background thread while the
 work lasts and released (only by its holder) at the end. A worker killed with SIGKILL simply stops
 renewing: the lease lapses after `ttl` and the sweep hands the draft to another worker.
 
@@ -20,6 +20,7 @@ import redis
 from redis.commands.core import Script
 
 from spendgate_core.adapters import locks
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 from spendgate_core.runtime.periodic import PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -91,16 +92,18 @@ class Lease:
 class Leases:
     """Takes per-draft leases on behalf of one worker (`owner` shows up in the lease value for debugging)."""
 
-    def __init__(self, client: redis.Redis, *, owner: str, ttl_seconds: float, namespace: str = "sg") -> None:
+    def __init__(
+        self, client: redis.Redis, *, owner: str, ttl_seconds: float, keys: Keys = DEFAULT_KEYS
+    ) -> None:
         self._r = client
         self._owner = owner
         self._ttl_ms = int(ttl_seconds * 1000)
-        self._ns = namespace
+        self._keys = keys
         self._renew = client.register_script(locks.RENEW)
         self._release = client.register_script(locks.RELEASE)
 
     def key(self, draft_id: str) -> str:
-        return f"{self._ns}:lease:{draft_id}"
+        return self._keys.lease(draft_id)
 
     def acquire(self, draft_id: str) -> Lease | None:
         """The lease if nobody holds it, else None."""

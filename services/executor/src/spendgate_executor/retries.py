@@ -1,7 +1,7 @@
 """Retry bookkeeping per draft: attempts against the budget, the last error, and the retry schedule.
 
 Retries are ours, not RQ's. A transient failure makes the draft due again in the shared due set
-(`sg:apply:retry`, a `spendgate_core.adapters.duework.DueSet`); the sweep takes due drafts and hands each
+(`Keys.apply_retries`, a `spendgate_core.adapters.duework.DueSet`); the sweep takes due drafts and hands each
 to a fresh job. RQ's own `Retry`/`enqueue_in` would need a scheduler process and re-run a job id we also
 use for de-duplication; the due set is one key, visible in metrics, survives any worker's death, and a
 sweep that dies between taking a draft and enqueueing its job leaves a lease that passes in seconds.
@@ -16,6 +16,7 @@ from datetime import datetime
 import redis
 
 from spendgate_core.adapters.duework import DueSet
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 from spendgate_core.domain.clock import Clock
 
 # Long enough to enqueue a job; short enough that a sweep killed in between costs seconds.
@@ -29,16 +30,14 @@ def _text(value: bytes | str | None) -> str | None:
 class RetrySchedule:
     """Redis state of in-flight applies, shared by every worker."""
 
-    def __init__(self, client: redis.Redis, *, clock: Clock, namespace: str = "sg") -> None:
+    def __init__(self, client: redis.Redis, *, clock: Clock, keys: Keys = DEFAULT_KEYS) -> None:
         self._r = client
-        self.due = DueSet(
-            client, key=f"{namespace}:apply:retry", clock=clock, lease_seconds=TAKE_LEASE_SECONDS
-        )
+        self.due = DueSet(client, key=keys.apply_retries(), clock=clock, lease_seconds=TAKE_LEASE_SECONDS)
         self.schedule_key = self.due.key
-        self._attempts_key = f"{namespace}:apply:attempts"
-        self._errors_key = f"{namespace}:apply:last_error"
-        self._jobs_key = f"{namespace}:apply:job"
-        self._seq_key = f"{namespace}:apply:seq"
+        self._attempts_key = keys.apply_attempts()
+        self._errors_key = keys.apply_last_error()
+        self._jobs_key = keys.apply_job()
+        self._seq_key = keys.apply_seq()
 
     # attempts -----------------------------------------------------------------------------------------
     def count_attempt(self, draft_id: str) -> int:

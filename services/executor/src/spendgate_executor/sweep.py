@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 import redis
 
 from spendgate_core.adapters import locks
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 from spendgate_core.contracts.jobs import apply_job_id, draft_of_job
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
@@ -46,10 +47,10 @@ class SweepReport:
 
 
 class Sweeper(PeriodicTask):
-    def __init__(self, deps: ExecutorDeps, *, interval_seconds: float, namespace: str = "sg") -> None:
+    def __init__(self, deps: ExecutorDeps, *, interval_seconds: float, keys: Keys = DEFAULT_KEYS) -> None:
         super().__init__(name="spendgate-sweep", interval_seconds=interval_seconds)
         self._deps = deps
-        self._lock_key = f"{namespace}:sweep:lock"
+        self._lock_key = keys.sweep_lock()
         self._lock_ms = int(max(5.0, interval_seconds * 5) * 1000)
 
     # scheduling -------------------------------------------------------------------------------------

@@ -11,12 +11,12 @@ from fastmcp.server.http import StarletteWithLifespan
 
 from spendgate_core.adapters.ledger import AsyncLedgerAppender
 from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
-from spendgate_core.adapters.platforms.adsim_async import AsyncAdsimReader
-from spendgate_core.adapters.store import AccountCounters, AsyncDraftStore, RedisDraftStore
+from spendgate_core.adapters.platforms.live import LiveAdsimReader
+from spendgate_core.adapters.store import AsyncDraftStore, RedisDraftStore
 from spendgate_core.domain.clock import Clock, SystemClock
 from spendgate_core.domain.principals import PrincipalDirectory
 from spendgate_core.runtime.bootstrap import async_redis_client, build_core, redis_client, redis_ledger
-from spendgate_core.usecases.drafting_async import AsyncDraftIO
+from spendgate_core.usecases.drafting import DraftIO
 from spendgate_gateway.audit import LedgerBatcher
 from spendgate_gateway.auth import PrincipalTokenVerifier
 from spendgate_gateway.cache import CachedReader
@@ -59,23 +59,20 @@ def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> Gate
     async_client = async_redis_client(settings)
     token = settings.adsim_read_token.get_secret_value()
     http = adsim_client(settings.adsim_url, token)
-    live = AsyncAdsimReader(settings.adsim_url, token)
+    live = LiveAdsimReader(settings.adsim_url, token)
     reader = AdsimReader(http)
     store = RedisDraftStore(client)
     ledger = redis_ledger(settings, client=client, clock=clock)
     audit = LedgerBatcher(AsyncLedgerAppender(ledger, async_client))
+    async_store = AsyncDraftStore(async_client)
     return GatewayDeps(
         core=build_core(settings, client=client, reader=reader, clock=clock, store=store, ledger=ledger),
         reads=CachedReader(reader, ttl_seconds=settings.gateway_cache_ttl_seconds),
         directory=PrincipalDirectory(settings.principals_file),
         redis_client=client,
-        counters=AccountCounters(async_client),
+        store=async_store,
         audit=audit,
-        drafting=AsyncDraftIO(
-            reader=live,
-            store=AsyncDraftStore(store, async_client),
-            ledger=audit,
-        ),
+        drafting=DraftIO(reader=live, store=async_store, ledger=audit),
         principals_file=settings.principals_file,
         closers=(http.close, client.close),
         async_closers=(live.aclose, async_client.aclose),

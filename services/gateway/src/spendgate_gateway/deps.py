@@ -9,12 +9,12 @@ from pathlib import Path
 import redis
 from pydantic import JsonValue
 
-from spendgate_core.adapters.store import AccountCounters
+from spendgate_core.adapters.store import AsyncDraftStore
 from spendgate_core.contracts.ledger import EntryRequest
 from spendgate_core.domain.platform import Account
 from spendgate_core.domain.principals import Principal, PrincipalDirectory
 from spendgate_core.usecases.deps import CoreDeps
-from spendgate_core.usecases.drafting_async import AsyncDraftIO
+from spendgate_core.usecases.drafting import DraftIO
 from spendgate_gateway.audit import LedgerBatcher
 from spendgate_gateway.auth import current_principal
 from spendgate_gateway.cache import CachedReader
@@ -25,18 +25,18 @@ from spendgate_gateway.reads import CampaignRows
 class GatewayDeps:
     """`reads` is the cached reader; `drafting.reader` reads live (proposals record `before` from it).
 
-    Tools run on the event loop: reads answer from the cache and `counters`, proposals await the platform
-    and the store, and both ledger through `audit`'s group commit. What may block (a cache miss, a store
-    query, a withdrawal) goes to a worker thread.
+    Tools run on the event loop: reads answer from the cache and `store` (its account counters),
+    proposals await the platform and the store, and both ledger through `audit`'s group commit. What may
+    block (a cache miss, a store query, a withdrawal) goes to a worker thread.
     """
 
     core: CoreDeps
     reads: CachedReader
     directory: PrincipalDirectory
     redis_client: redis.Redis
-    counters: AccountCounters
+    store: AsyncDraftStore
     audit: LedgerBatcher
-    drafting: AsyncDraftIO
+    drafting: DraftIO
     principals_file: Path
     rows: CampaignRows = field(init=False, default_factory=CampaignRows)
     closers: tuple[Callable[[], None], ...] = field(default=())

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 
-from spendgate_core.adapters.store import AccountCounters
+from spendgate_core.adapters.store import AsyncDraftStore
 from spendgate_core.domain.money import exponent, to_major, to_minor
 from spendgate_core.domain.platform import Account, Campaign, Granularity, PerformanceRow
 from spendgate_core.errors import InvalidInput, NotFound
@@ -92,7 +92,7 @@ class CampaignRows:
 
 
 async def snapshot(
-    *, deps: CoreDeps, reader: CachedReader, counters: AccountCounters, rows: CampaignRows, account: Account
+    *, deps: CoreDeps, reader: CachedReader, store: AsyncDraftStore, rows: CampaignRows, account: Account
 ) -> AccountSnapshot:
     now = deps.clock.now()
     currency = account.currency
@@ -107,7 +107,7 @@ async def snapshot(
         )
         earlier = sum(r.spend for r in totals)
     limits = deps.limits(account.id, currency)
-    used, pending = await counters.read(account.id, now=now)
+    used, pending = await store.account_counters(account.id, now=now)
     return AccountSnapshot(
         account=account_out(account),
         as_of=now.isoformat(),

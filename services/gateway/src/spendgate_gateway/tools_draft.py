@@ -11,7 +11,7 @@ from pydantic import Field
 
 from spendgate_core.contracts.views import change_view, impact_view
 from spendgate_core.domain.models import CampaignStatus, Draft
-from spendgate_core.usecases import drafting, drafting_async
+from spendgate_core.usecases import drafting
 from spendgate_gateway.auth import DRAFT_SCOPE
 from spendgate_gateway.deps import GatewayDeps
 from spendgate_gateway.errors import model_errors
@@ -83,7 +83,7 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         refused (naming the rule) if a policy limit, a rival pending draft or expected_current_budget
         stands in the way. Nothing spends until humans approve it in the spendgate console."""
         with model_errors():
-            draft = await drafting_async.propose_budget_change(
+            draft = await drafting.propose_budget_change(
                 deps=core,
                 io=gw.drafting,
                 principal=gw.principal(),
@@ -106,7 +106,7 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         """Draft moving daily budget from one campaign to another in the same account (net zero), as one
         draft with two changes. Nothing spends until humans approve it in the spendgate console."""
         with model_errors():
-            draft = await drafting_async.propose_budget_shift(
+            draft = await drafting.propose_budget_shift(
                 deps=core,
                 io=gw.drafting,
                 principal=gw.principal(),
@@ -130,7 +130,7 @@ def register_draft_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
         """Draft pausing or enabling one campaign (enabling counts as a budget increase for policy).
         Nothing changes until humans approve it in the spendgate console."""
         with model_errors():
-            draft = await drafting_async.propose_status_change(
+            draft = await drafting.propose_status_change(
                 deps=core,
                 io=gw.drafting,
                 principal=gw.principal(),

@@ -78,7 +78,7 @@ def register_read_tools(mcp: FastMCP, gw: GatewayDeps) -> None:
             principal = gw.principal()
             account = await gw.account(principal, account_id)
             result = await reads.snapshot(
-                deps=core, reader=gw.reads, counters=gw.counters, rows=gw.rows, account=account
+                deps=core, reader=gw.reads, store=gw.store, rows=gw.rows, account=account
             )
             await gw.record_read(principal, "get_account_snapshot", account_id=account.id)
             return result

@@ -1,8 +1,8 @@
 """The operations page's data: the executor's circuit breakers, queue depths and outbound deliveries.
 
 Circuit state is read from Redis in the executor's format (`spendgate_executor.circuit`, never imported:
-services stay independent): hash `sg:circuit:<account>` with `failures` and `open_until` (epoch ms;
-absent or 0 = closed), set `sg:circuit:accounts` of accounts that ever failed. The console only reads.
+services stay independent): hash `Keys.circuit(account)` with `failures` and `open_until` (epoch ms;
+absent or 0 = closed), set `Keys.circuit_accounts()` of accounts that ever failed. The console only reads.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from rq.serializers import JSONSerializer
 
 from spendgate_approvals.console.formatting import duration, timestamp
 from spendgate_core.adapters.events import recent_deliveries
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 from spendgate_core.contracts.jobs import APPLY_QUEUE, EVENTS_QUEUE
 
 CircuitMode = Literal["closed", "open", "half_open"]
@@ -38,8 +39,10 @@ class CircuitState:
         return self.mode != "closed"
 
 
-def circuit_state(client: redis.Redis, account_id: str, *, now: datetime) -> CircuitState:
-    fields = {_text(k): _text(v) for k, v in client.hgetall(f"sg:circuit:{account_id}").items()}
+def circuit_state(
+    client: redis.Redis, account_id: str, *, now: datetime, keys: Keys = DEFAULT_KEYS
+) -> CircuitState:
+    fields = {_text(k): _text(v) for k, v in client.hgetall(keys.circuit(account_id)).items()}
     failures = int(fields.get("failures") or 0)
     open_until_ms = int(fields.get("open_until") or 0)
     if open_until_ms <= 0:
@@ -55,9 +58,9 @@ def circuit_state(client: redis.Redis, account_id: str, *, now: datetime) -> Cir
     return CircuitState(account_id, "half_open", failures, "cool-down over; one probe apply is let through")
 
 
-def tracked_accounts(client: redis.Redis) -> set[str]:
+def tracked_accounts(client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> set[str]:
     """Accounts the executor has ever counted an upstream failure for."""
-    return {_text(m) for m in client.smembers("sg:circuit:accounts")}
+    return {_text(m) for m in client.smembers(keys.circuit_accounts())}
 
 
 @dataclass(frozen=True)

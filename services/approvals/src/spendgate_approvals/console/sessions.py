@@ -1,6 +1,6 @@
 """Console sessions, kept in Redis so that any approval replica serves any signed-in human.
 
-`sg:session:<sha256(session id)>` is a hash:
+`Keys.session` (`…:session:<sha256(session id)>`) is a hash:
 
     principal       the human's name in the principals file
     token_sha256    the digest of the token used to sign in: rotating that token ends its sessions
@@ -15,7 +15,6 @@ no cookie anyone could replay.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from typing import Literal
 
 import redis
 
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 from spendgate_core.domain.clock import Clock
 from spendgate_core.domain.principals import Principal
 
@@ -71,14 +71,16 @@ def _text(value: bytes | str) -> str:
 
 
 class SessionStore:
-    def __init__(self, client: redis.Redis, *, clock: Clock, ttl: timedelta, namespace: str = "sg") -> None:
+    def __init__(
+        self, client: redis.Redis, *, clock: Clock, ttl: timedelta, keys: Keys = DEFAULT_KEYS
+    ) -> None:
         self._r = client
         self._clock = clock
         self._ttl = ttl
-        self._ns = namespace
+        self._keys = keys
 
     def key_for(self, session_id: str) -> str:
-        return f"{self._ns}:session:{hashlib.sha256(session_id.encode()).hexdigest()}"
+        return self._keys.session(session_id)
 
     def start(self, principal: Principal) -> tuple[str, Session]:
         """A new session for `principal`: the id for the cookie (kept nowhere else) and the session."""

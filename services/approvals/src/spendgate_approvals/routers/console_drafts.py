@@ -7,9 +7,11 @@ exactly like REST, Slack and the CLI; core errors become a banner on the page (n
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import quote
 
+import anyio.from_thread
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from pydantic import ValidationError
@@ -250,7 +252,15 @@ def rollback(draft_id: str, visit: PostDep) -> Response:
     """Stage a rollback draft and go to it: it needs its own two-step approval, by someone else."""
 
     def act() -> tuple[str, FlashLevel, str]:
-        staged = approval.request_rollback(deps=visit.deps, principal=visit.principal, draft_id=draft_id)
+        staged = anyio.from_thread.run(
+            partial(
+                approval.request_rollback,
+                deps=visit.deps,
+                io=visit.resources.drafting,
+                principal=visit.principal,
+                draft_id=draft_id,
+            )
+        )
         return (
             _draft_href(staged.id),
             "info",

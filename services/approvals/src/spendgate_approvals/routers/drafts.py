@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
+import anyio.from_thread
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
 
-from spendgate_approvals.dependencies import DepsDep, PrincipalDep, QueueDep
+from spendgate_approvals.dependencies import DepsDep, PrincipalDep, QueueDep, ResourcesDep
 from spendgate_approvals.errors import COMMON_ERRORS, error_responses
 from spendgate_approvals.schemas import AccountId, ConfirmBody, RejectBody, blank_is_none
 from spendgate_core.contracts.views import draft_view
@@ -113,9 +115,11 @@ def reject_draft(draft_id: str, body: RejectBody, principal: PrincipalDep, deps:
 
 
 @router.post("/{draft_id}/rollback", status_code=201, responses=error_responses(409, 502))
-def rollback_draft(draft_id: str, principal: PrincipalDep, deps: DepsDep) -> JSONResponse:
+def rollback_draft(draft_id: str, principal: PrincipalDep, resources: ResourcesDep) -> JSONResponse:
     """Stage a `rollback` draft of an applied draft; it needs its own two-step approval."""
-    rollback = approval.request_rollback(deps=deps, principal=principal, draft_id=draft_id)
+    deps, io = resources.deps, resources.drafting
+    stage = partial(approval.request_rollback, deps=deps, io=io, principal=principal, draft_id=draft_id)
+    rollback = anyio.from_thread.run(stage)
     response = _draft_response(deps, principal, rollback, status_code=201)
     response.headers["Location"] = f"/v1/drafts/{rollback.id}"
     return response

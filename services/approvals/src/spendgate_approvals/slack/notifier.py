@@ -22,6 +22,7 @@ from spendgate_approvals.slack.messages import Envelope, render
 from spendgate_approvals.slack.state import SlackState
 from spendgate_core.adapters import events
 from spendgate_core.adapters.duework import Backoff, DueSet
+from spendgate_core.adapters.keys import DEFAULT_KEYS
 from spendgate_core.domain.clock import Clock
 from spendgate_core.domain.models import OPEN_STATUSES, Draft
 from spendgate_core.errors import NotFound
@@ -33,7 +34,7 @@ log = logging.getLogger(__name__)
 GROUP = "slack"
 CLAIM_IDLE_MS = 60_000  # an event unacknowledged this long belongs to a dead consumer
 MAX_ATTEMPTS = 5  # then the update is dropped with an error log: Slack refused it for good (or is away)
-RETRY_KEY = "sg:slack:retry"
+RETRY_KEY = DEFAULT_KEYS.slack_retries()
 BATCH = 20
 
 

@@ -15,6 +15,7 @@ import redis
 
 from spendgate_approvals.slack.client import SIGNATURE_WINDOW_SECONDS, MessageRef
 from spendgate_core.adapters import locks
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 
 MESSAGE_TTL = timedelta(days=40)  # outlives any draft: the longest TTL (30 days) plus time to apply
 # A signed click replays fine for ±5 minutes (a 10-minute span); remember it well beyond that.
@@ -31,13 +32,13 @@ def _text(value: bytes | str) -> str:
 
 
 class SlackState:
-    def __init__(self, client: redis.Redis, *, namespace: str = "sg:slack") -> None:
+    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
         self._r = client
-        self._ns = namespace
+        self._keys = keys
 
     # the message of each draft ------------------------------------------------------------------------
     def _message_key(self, draft_id: str) -> str:
-        return f"{self._ns}:msg:{draft_id}"
+        return self._keys.slack("msg", draft_id)
 
     def message(self, draft_id: str) -> tuple[MessageRef, int] | None:
         """The draft's message and the draft version it shows, or None when none was posted."""
@@ -58,7 +59,7 @@ class SlackState:
 
     # confirm tokens -----------------------------------------------------------------------------------
     def _token_key(self, draft_id: str, slack_user: str) -> str:
-        return f"{self._ns}:confirm:{draft_id}:{slack_user}"
+        return self._keys.slack("confirm", draft_id, slack_user)
 
     def keep_token(self, draft_id: str, slack_user: str, token: str, *, ttl: timedelta) -> None:
         """Keep the arm's confirm token for this Slack user until the arm window ends."""
@@ -75,7 +76,7 @@ class SlackState:
     def first_time(self, *, slack_user: str, action_id: str, action_ts: str, draft_id: str) -> bool:
         """True once per click: a replayed signed request finds its click already seen."""
         click = "\x1f".join((slack_user, action_id, action_ts, draft_id)).encode()
-        key = f"{self._ns}:seen:{hashlib.sha256(click).hexdigest()}"
+        key = self._keys.slack("seen", hashlib.sha256(click).hexdigest())
         return bool(self._r.set(key, 1, nx=True, ex=REPLAY_TTL))
 
     # one writer per message ---------------------------------------------------------------------------
@@ -83,7 +84,7 @@ class SlackState:
     def locked(self, draft_id: str, *, wait_seconds: float = 10.0) -> Iterator[None]:
         """Serialise render-and-update of one draft's message across threads and replicas, so the
         last writer always renders the latest state (two updates can otherwise land out of order)."""
-        key, owner = f"{self._ns}:lock:{draft_id}", secrets.token_hex(8)
+        key, owner = self._keys.slack("lock", draft_id), secrets.token_hex(8)
         deadline = time.monotonic() + wait_seconds
         while not self._r.set(key, owner, nx=True, px=LOCK_TTL_MS):
             if time.monotonic() > deadline:

@@ -5,13 +5,14 @@ for at least twice the tolerance), so a captured request can never be replayed i
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import redis
+
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 
 SEEN_TTL = timedelta(days=30)
 IN_PROGRESS_TTL = timedelta(minutes=2)  # a request that died mid-way frees its id after this
@@ -29,13 +30,12 @@ class Busy:
 
 
 class WebhookInbox:
-    def __init__(self, client: redis.Redis, *, namespace: str = "sg:webhooks:in") -> None:
+    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
         self._r = client
-        self._ns = namespace
+        self._keys = keys
 
     def _key(self, webhook_id: str) -> str:
-        # Hashed: the id is the sender's string, of any length and alphabet.
-        return f"{self._ns}:{hashlib.sha256(webhook_id.encode()).hexdigest()}"
+        return self._keys.webhook_inbox(webhook_id)  # hashed: the sender's string, any length and alphabet
 
     def begin(self, webhook_id: str) -> StoredResponse | Busy | None:
         """None: first time, go ahead (and `finish` or `abandon` after). Else the first response, or Busy."""

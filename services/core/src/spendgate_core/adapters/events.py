@@ -1,4 +1,4 @@
-"""Draft events: the `sg:events` Redis Stream every state change is announced on, and its readers' plumbing.
+"""Draft events: the Redis Stream every state change is announced on, and its readers' plumbing.
 
 An event is `{"id": "evt_<ulid>", "type", "created_at", "data": views.draft_view(draft)}`. Slack (consumer
 group `slack`, in the approval service) and the outbound webhook relay (group `webhooks`, in the executor)
@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import redis
-from redis.commands.core import Script
 
+from spendgate_core.adapters.commands import Command, Runner
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 from spendgate_core.contracts.events import EVENT_OF_STATUS, Event, EventType, draft_event
 from spendgate_core.domain.models import Draft, DraftStatus
 
@@ -37,66 +38,31 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STREAM_KEY = "sg:events"
 STREAM_MAXLEN = 10_000  # approximate (MAXLEN ~): a few days of drafts; readers are seconds behind
 MARKER_TTL = timedelta(days=7)  # longer than any reconcile lookback, so nothing is announced twice
-DELIVERY_LOG_KEY = "sg:events:deliveries"
 DELIVERY_LOG_MAX = 1000
-
-
-# Announce (draft, version) once: one Lua function, run alone (`_PUBLISH_ONCE`) and by the store's create
-# script. The marker is written only after the XADD succeeded: a script is not rolled back when a command
-# fails, and a marker without its event would keep `reconcile` away for 7 days. Returns the stream id,
-# false when announced already, or the XADD's error as a table.
-PUBLISH_ONCE_FUNCTION = """
-local function publish_once(marker, stream, ttl, maxlen, event_id, event_type, draft_id, payload)
-  if redis.call('EXISTS', marker) == 1 then
-    return false
-  end
-  local added = redis.pcall('XADD', stream, 'MAXLEN', '~', maxlen, '*',
-                            'id', event_id, 'type', event_type, 'draft_id', draft_id, 'payload', payload)
-  if type(added) == 'table' and added.err then
-    return added
-  end
-  redis.call('SET', marker, event_id, 'EX', ttl)
-  return added
-end
-"""
-_PUBLISH_ONCE = (
-    PUBLISH_ONCE_FUNCTION
-    + """
-local added = publish_once(KEYS[1], KEYS[2], unpack(ARGV))
-if type(added) == 'table' and added.err then
-  return redis.error_reply(added.err)
-end
-return added
-"""
-)
 
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def marker_key(draft_id: str, version: int) -> str:
-    return f"sg:events:seen:{draft_id}:{version}"
-
-
 @dataclass(frozen=True)
 class Announcement:
     """One event as the publish-once script takes it. `publish` runs that script alone; the store's create
-    script runs the same steps, so a new draft and its `draft.created` are written in one atomic step.
-    Either way the event goes to the Redis the draft is stored in, whatever `EventSink` is wired."""
+        script runs the same steps, so a new draft and its `draft.created` are written in one atomic step.
+        Either way the event goes to the Redis the draft is stored in, whatever `EventSink` is wired (lua/:
+    `publish_event` alone, `create_draft` with the draft; both include `publish_once`)."""
 
     event_id: str
     keys: tuple[str, str]  # the (draft, version) marker, the stream
     args: tuple[str | int, ...]  # marker TTL (s), stream MAXLEN, event id, type, draft id, payload
 
 
-def announcement(event: Event) -> Announcement:
+def announcement(event: Event, *, keys: Keys = DEFAULT_KEYS) -> Announcement:
     return Announcement(
         event_id=event.id,
-        keys=(marker_key(event.draft_id, event.version), STREAM_KEY),
+        keys=(keys.event_marker(event.draft_id, event.version), keys.events()),
         args=(
             int(MARKER_TTL.total_seconds()),
             STREAM_MAXLEN,
@@ -115,37 +81,31 @@ def publish(
     draft: Draft,
     now: datetime | None = None,
     url: str | None = None,
-    script: Script | None = None,
+    keys: Keys = DEFAULT_KEYS,
 ) -> str | None:
     """Append the event to the stream unless this draft version was announced already; its id, or None.
 
     Best effort by contract: a Redis failure is logged and swallowed, because the state change it
     announces is already saved and must stand (see the module docstring for what recovers it).
     """
-    event = announcement(draft_event(type, draft, now=now or datetime.now(UTC), url=url))
+    event = announcement(draft_event(type, draft, now=now or datetime.now(UTC), url=url), keys=keys)
     try:
-        # EVALSHA: the script is not resent every time.
-        added = (script or publish_script(client))(keys=event.keys, args=event.args)
+        added = Runner.of(client).run(Command(bool, "publish_event", event.keys, event.args))
     except redis.RedisError as exc:
         log.error("could not publish %s for %s v%d: %s", type, draft.id, draft.version, exc)
         return None
     return event.event_id if added else None
 
 
-def publish_script(client: redis.Redis) -> Script:
-    """The publish-once script on `client`; register it once per client and pass it to `publish`."""
-    return client.register_script(_PUBLISH_ONCE)
-
-
 class RedisEvents:
-    """The real `EventSink`: the `sg:events` stream on the deployment's Redis."""
+    """The real `EventSink`: the event stream on the deployment's Redis."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
         self._r = client
-        self._script = publish_script(client)
+        self._keys = keys
 
     def publish(self, type: EventType, draft: Draft, *, now: datetime, url: str | None) -> None:
-        publish(self._r, type=type, draft=draft, now=now, url=url, script=self._script)
+        publish(self._r, type=type, draft=draft, now=now, url=url, keys=self._keys)
 
 
 def _last_change(draft: Draft) -> datetime:
@@ -161,13 +121,13 @@ def reconcile(
     url_for: Callable[[str], str] | None = None,
     lookback: timedelta = timedelta(hours=6),
     per_status: int = 200,
+    keys: Keys = DEFAULT_KEYS,
 ) -> list[str]:
     """Publish the missing event of recent drafts whose current state was never announced; their ids.
 
     Looks at the newest `per_status` drafts of each announced status changed within `lookback`.
     """
     published: list[str] = []
-    script = publish_script(client)
     for status, type in EVENT_OF_STATUS.items():
         drafts = [
             d
@@ -176,11 +136,11 @@ def reconcile(
         ]
         if not drafts:
             continue
-        seen = client.mget([marker_key(d.id, d.version) for d in drafts])
+        seen = client.mget([keys.event_marker(d.id, d.version) for d in drafts])
         for draft, marker in zip(drafts, seen, strict=True):
             if marker is None:
                 url = url_for(draft.id) if url_for else None
-                if publish(client, type=type, draft=draft, now=now, url=url, script=script):
+                if publish(client, type=type, draft=draft, now=now, url=url, keys=keys):
                     log.warning("reconciled a lost %s event for %s v%d", type, draft.id, draft.version)
                     published.append(draft.id)
     return published
@@ -212,41 +172,53 @@ def _parse(entry: Any) -> StreamEvent | None:
             _text(stream_id), values["id"], values["type"], values["draft_id"], values["payload"]
         )
     except KeyError:
-        log.error("ignoring malformed event %s in %s", _text(stream_id), STREAM_KEY)
+        log.error("ignoring malformed event %s in the event stream", _text(stream_id))
         return None
 
 
-def ensure_group(client: redis.Redis, group: str) -> None:
+def ensure_group(client: redis.Redis, group: str, *, keys: Keys = DEFAULT_KEYS) -> None:
     """Create the consumer group at the stream's end: a new reader starts now, not with the history."""
     try:
-        client.xgroup_create(STREAM_KEY, group, id="$", mkstream=True)
+        client.xgroup_create(keys.events(), group, id="$", mkstream=True)
     except redis.ResponseError as exc:
         if "BUSYGROUP" not in str(exc):
             raise
 
 
 def read_new(
-    client: redis.Redis, *, group: str, consumer: str, count: int, block_ms: int | None
+    client: redis.Redis,
+    *,
+    group: str,
+    consumer: str,
+    count: int,
+    block_ms: int | None,
+    keys: Keys = DEFAULT_KEYS,
 ) -> list[tuple[str, StreamEvent | None]]:
     """Entries never delivered to the group, as (stream id, event or None when unreadable)."""
     # RESP2 shape: [[stream, [(id, fields), …]]] (redis-py's annotation also allows RESP3's dict).
-    answer: Any = client.xreadgroup(group, consumer, {STREAM_KEY: ">"}, count=count, block=block_ms)
+    answer: Any = client.xreadgroup(group, consumer, {keys.events(): ">"}, count=count, block=block_ms)
     entries = answer[0][1] if answer else []
     return [(_text(entry[0]), _parse(entry)) for entry in entries]
 
 
 def claim_stale(
-    client: redis.Redis, *, group: str, consumer: str, min_idle_ms: int, count: int
+    client: redis.Redis,
+    *,
+    group: str,
+    consumer: str,
+    min_idle_ms: int,
+    count: int,
+    keys: Keys = DEFAULT_KEYS,
 ) -> list[tuple[str, StreamEvent | None]]:
     """Take over entries another consumer (a dead replica, or this one after a failure) left unacked."""
-    answer: Any = client.xautoclaim(STREAM_KEY, group, consumer, min_idle_time=min_idle_ms, count=count)
+    answer: Any = client.xautoclaim(keys.events(), group, consumer, min_idle_time=min_idle_ms, count=count)
     entries = answer[1] if answer else []
     return [(_text(entry[0]), _parse(entry)) for entry in entries]
 
 
-def ack(client: redis.Redis, *, group: str, stream_ids: Sequence[str]) -> None:
+def ack(client: redis.Redis, *, group: str, stream_ids: Sequence[str], keys: Keys = DEFAULT_KEYS) -> None:
     if stream_ids:
-        client.xack(STREAM_KEY, group, *stream_ids)
+        client.xack(keys.events(), group, *stream_ids)
 
 
 # the delivery log (written by the executor's deliveries, read by the console) --------------------------
@@ -258,18 +230,20 @@ def display_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def record_delivery(client: redis.Redis, entry: dict[str, Any]) -> None:
+def record_delivery(client: redis.Redis, entry: dict[str, Any], *, keys: Keys = DEFAULT_KEYS) -> None:
     """Prepend one delivery attempt to the capped log."""
     pipe = client.pipeline(transaction=True)
-    pipe.lpush(DELIVERY_LOG_KEY, json.dumps(entry, separators=(",", ":"), sort_keys=True))
-    pipe.ltrim(DELIVERY_LOG_KEY, 0, DELIVERY_LOG_MAX - 1)
+    pipe.lpush(keys.deliveries(), json.dumps(entry, separators=(",", ":"), sort_keys=True))
+    pipe.ltrim(keys.deliveries(), 0, DELIVERY_LOG_MAX - 1)
     pipe.execute()
 
 
-def recent_deliveries(client: redis.Redis, limit: int = 50) -> list[dict[str, Any]]:
+def recent_deliveries(
+    client: redis.Redis, limit: int = 50, *, keys: Keys = DEFAULT_KEYS
+) -> list[dict[str, Any]]:
     """The newest outbound delivery attempts first: `event_id`, `type`, `draft_id`, `url` (no query),
     `attempt`, `outcome` (`delivered` | `retrying` | `failed`), `http_status`, `error`, `at`,
     `duration_ms`, `next_attempt_at`."""
-    raw = client.lrange(DELIVERY_LOG_KEY, 0, max(0, min(limit, DELIVERY_LOG_MAX)) - 1)
+    raw = client.lrange(keys.deliveries(), 0, max(0, min(limit, DELIVERY_LOG_MAX)) - 1)
     entries: list[dict[str, Any]] = [json.loads(r) for r in raw]
     return entries

@@ -1,41 +1,15 @@
 """The tamper-evident ledger (SPEC §9): a signed hash chain of every read, draft and decision, in Redis.
 
-Entry format. Each entry is `seq` (1-based, contiguous), `ts`, `actor`, `action`, `account_id`,
-`draft_id`, `details`, `prev_hash`, `hash`, `sig`, where
+Entry format, checkpoint and the `first_bad` conventions of `verify()`: `contracts.ledger`.
 
-    hash = sha256_hex(canonical_json(every field except hash and sig))     # prev_hash included
-    sig  = base64(Ed25519(hash as 64 ASCII hex characters))
-    canonical_json = json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                                allow_nan=False), encoded as UTF-8
-    ts   = "YYYY-MM-DDTHH:MM:SS.ffffffZ"   (UTC, always six fraction digits, literal Z)
+Storage (`keys.Keys`): `ledger_entries` (list, RPUSH), `ledger_head` (string), `ledger_account(id)`
+(list of seqs, so `latest(account_id=…)` reads only that account).
 
-and the first entry's `prev_hash` is 64 zeros. Storage holds each entry as exactly
-`canonical_json(all fields)`; that is also what `LedgerEntry.canonical()` returns and what an export
-line is.
-
-Checkpoint. Every append also replaces a signed head record `{"hash", "seq", "sig"}`, where `sig`
-signs `canonical_json({"hash": …, "seq": …})`. It is what lets `verify()` see a truncated tail, which a
-hash chain alone cannot. It cannot see a rollback of the whole store (chain and checkpoint) to an
-earlier, genuinely signed state; that needs an anchor outside Redis (ship `export` or the head elsewhere).
-
-`first_bad` conventions of `verify()`:
-    * a bad entry (unreadable, not in canonical form, wrong seq, broken link, wrong hash, bad signature)
-      reports its position in the list, 1-based — which is the seq that belonged there. A deleted or
-      swapped entry k therefore reports k.
-    * a checkpoint problem (missing, unreadable, bad signature, or vouching for more entries than
-      remain) reports one past the last surviving entry: for a truncated tail, the first missing seq.
-    * entries beyond the checkpoint report the checkpoint's seq + 1; a last entry whose hash differs
-      from the checkpoint reports that entry's seq.
-
-Storage (namespace `ns`): `{ns}:ledger:entries` (list, RPUSH), `{ns}:ledger:head` (string),
-`{ns}:ledger:account:{account_id}` (list of seqs, so `latest(account_id=…)` reads only that account).
-On Redis Cluster give a hash-tagged namespace (e.g. `{sg}`) so that an append's keys share a slot.
-
-Concurrency. Appends from any number of processes form one chain: a Lua script appends only if the head
-is still the one the new entry was built on (compare-and-set), and the entry, the head and the index
-change together. The last head seen is kept as a hint, so an uncontended append is one round trip; a
-stale hint costs one extra. Reads keep no state. `ts` is the appender's clock; `seq`, not `ts`,
-orders the ledger.
+Concurrency. Appends from any number of processes form one chain: a Lua script (lua/ledger_append.lua)
+appends only if the head is still the one the new entry was built on (compare-and-set), and the entry,
+the head and the index change together. The last head seen is kept as a hint, so an uncontended append
+is one round trip; a stale hint costs one extra. Reads keep no state. `ts` is the appender's clock;
+`seq`, not `ts`, orders the ledger.
 
 Errors: `LedgerCorruptError` when storage is not what the ledger wrote (reads and appends fail closed
 rather than extend or show a broken chain); `LedgerContentionError` when an append lost the race too
@@ -49,9 +23,7 @@ import asyncio
 import hashlib
 import random
 import threading
-import time
-from collections.abc import Generator, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC
 from typing import Any, cast
 
@@ -59,6 +31,8 @@ import redis
 import redis.asyncio
 from pydantic import JsonValue
 
+from spendgate_core.adapters.commands import AsyncRunner, Command, Runner, Steps
+from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 from spendgate_core.contracts.ledger import (
     ACTIONS,
     GENESIS_HASH,
@@ -90,31 +64,6 @@ class LedgerContentionError(RuntimeError):
     """An append kept losing the compare-and-set to other writers and gave up."""
 
 
-# Compare-and-set append of a batch of entries. Appends only if the head is the one the batch was built on
-# and the list is as long as that head says, so the chain never forks and never grows on top of tampered
-# storage.
-# KEYS: entries, head, then one account index per entry that has an account (in entry order).
-# ARGV: expected head ('' = none), expected length, new head, n, the n entries, then one seq per index key.
-# Returns {1, ''} on success, {0, current head} when another writer won, {-1, length} on a length mismatch.
-_APPEND_LUA = """
-local head = redis.call('GET', KEYS[2]) or ''
-if head ~= ARGV[1] then
-  return {0, head}
-end
-local length = redis.call('LLEN', KEYS[1])
-if length ~= tonumber(ARGV[2]) then
-  return {-1, tostring(length)}
-end
-local n = tonumber(ARGV[4])
-redis.call('RPUSH', KEYS[1], unpack(ARGV, 5, 4 + n))
-redis.call('SET', KEYS[2], ARGV[3])
-for i = 3, #KEYS do
-  redis.call('RPUSH', KEYS[i], ARGV[4 + n + i - 2])
-end
-return {1, ''}
-"""
-
-
 def _check(request: EntryRequest) -> None:
     """Refuse what could never be stored, before anything of its batch is written."""
     if request.action not in ACTIONS:
@@ -141,16 +90,6 @@ def _reply(raw: Any) -> tuple[int, str]:
         raise LedgerCorruptError("the ledger checkpoint is unreadable (run spendgate audit verify)") from None
 
 
-@dataclass(frozen=True)
-class AppendAttempt:
-    """One run of the append script that `RedisLedger.group_commit` asks its driver for, after waiting
-    `delay` seconds (jittered backoff, once writers really contend)."""
-
-    keys: list[str]
-    args: list[str | int]
-    delay: float
-
-
 class RedisLedger:
     """The ledger in Redis. Safe to share between threads and to run in many processes at once.
 
@@ -163,7 +102,7 @@ class RedisLedger:
     """
 
     def __init__(
-        self, *, redis: redis.Redis, signer: LedgerSigner, clock: Clock, namespace: str = "sg"
+        self, *, redis: redis.Redis, signer: LedgerSigner, clock: Clock, keys: Keys = DEFAULT_KEYS
     ) -> None:
         if redis.get_connection_kwargs().get("decode_responses"):
             raise ValueError("RedisLedger needs a Redis client with decode_responses=False")
@@ -171,10 +110,10 @@ class RedisLedger:
         self._signer = signer
         self._verifier = signer.public_key()
         self._clock = clock
-        self._entries_key = f"{namespace}:ledger:entries"
-        self._head_key = f"{namespace}:ledger:head"
-        self._account_prefix = f"{namespace}:ledger:account:"
-        self._append_script = redis.register_script(_APPEND_LUA)
+        self._entries_key = keys.ledger_entries()
+        self._head_key = keys.ledger_head()
+        self._account_prefix = keys.ledger_account_prefix()
+        self._run = Runner.of(redis)
         # Only a guess at the current head, so an uncontended append is one round trip; the script
         # checks it, and a wrong guess comes back corrected.
         self._head_hint = ""
@@ -206,26 +145,15 @@ class RedisLedger:
         entries: list[LedgerEntry] = []
         with self._append_lock:
             for group in _groups(requests):
-                steps = self.group_commit(group)
-                try:
-                    attempt = next(steps)
-                    while True:
-                        if attempt.delay:
-                            time.sleep(attempt.delay)
-                        attempt = steps.send(self._append_script(keys=attempt.keys, args=attempt.args))
-                except StopIteration as committed:
-                    entries += committed.value
+                entries += self._run.drive(self.group_commit(group))
         return entries
 
-    def group_commit(
-        self, requests: Sequence[EntryRequest]
-    ) -> Generator[AppendAttempt, Any, list[LedgerEntry]]:
-        """One group commit without I/O, so that a blocking and an asyncio client share it: it yields each
+    def group_commit(self, requests: Sequence[EntryRequest]) -> Steps[list[LedgerEntry]]:
+        """One group commit, written once for a blocking and an asyncio client (`commands`): it yields each
         run of the append script, takes the script's reply back, and returns the entries once a run wins.
         After a lost race the batch is rebuilt on top of the new head.
 
-        For at most `MAX_GROUP` checked requests (`_groups`); `append_many` and `AsyncLedgerAppender`
-        drive it.
+        For at most `MAX_GROUP` checked requests (`_groups`).
         """
         head_raw = self._head_hint
         delay = 0.0
@@ -237,7 +165,7 @@ class RedisLedger:
                 built.append((entry, text))
                 prev_hash = entry.hash
             run, new_head = self._attempt(built, head_raw, seq, delay)
-            status, payload = _reply((yield run))
+            status, payload = yield run
             if status == 1:
                 self._head_hint = new_head
                 for entry, _ in built:
@@ -259,7 +187,7 @@ class RedisLedger:
 
     def _attempt(
         self, built: list[tuple[LedgerEntry, str]], head_raw: str, seq: int, delay: float
-    ) -> tuple[AppendAttempt, str]:
+    ) -> tuple[Command[tuple[int, str]], str]:
         """The script run that appends `built` if the head is still `head_raw`, and the head it writes."""
         last = built[-1][0]
         signature = self._signer.sign(checkpoint_message(last.seq, last.hash))
@@ -278,7 +206,7 @@ class RedisLedger:
             *(text for _, text in built),
             *index_seqs,
         ]
-        return AppendAttempt(keys, args, delay), new_head
+        return Command(_reply, "ledger_append", keys, args, delay=delay), new_head
 
     def _build(self, seq: int, prev_hash: str, request: EntryRequest) -> tuple[LedgerEntry, str]:
         """The signed entry and its stored text. Built as plain JSON rather than through the model: this
@@ -431,7 +359,7 @@ class RedisLedger:
 
 class AsyncLedgerAppender:
     """`append_many` for code on an event loop, on an asyncio Redis client: the ledger's own group commit
-    and compare-and-set (`RedisLedger.group_commit`) with no worker thread. Its commits take turns.
+    (`RedisLedger.group_commit`) with no worker thread. Its commits take turns.
 
     Appends from threads of the same process (`RedisLedger.append_many`) may interleave with these; the
     compare-and-set settles that race as it settles any other.
@@ -441,7 +369,7 @@ class AsyncLedgerAppender:
         if client.connection_pool.connection_kwargs.get("decode_responses"):
             raise ValueError("AsyncLedgerAppender needs a Redis client with decode_responses=False")
         self._ledger = ledger
-        self._append_script = client.register_script(_APPEND_LUA)
+        self._run = AsyncRunner.of(client)
         self._turn = asyncio.Lock()
 
     async def append_many(self, requests: Sequence[EntryRequest]) -> list[LedgerEntry]:
@@ -450,13 +378,9 @@ class AsyncLedgerAppender:
         entries: list[LedgerEntry] = []
         async with self._turn:
             for group in _groups(requests):
-                steps = self._ledger.group_commit(group)
-                try:
-                    attempt = next(steps)
-                    while True:
-                        if attempt.delay:
-                            await asyncio.sleep(attempt.delay)
-                        attempt = steps.send(await self._append_script(keys=attempt.keys, args=attempt.args))
-                except StopIteration as committed:
-                    entries += committed.value
+                entries += await self._run.drive(self._ledger.group_commit(group))
         return entries
+
+    async def record(self, request: EntryRequest) -> None:
+        """Return once the entry is in the ledger (an `EntryRecorder` of one entry per commit)."""
+        await self.append_many([request])

@@ -1,5 +1,33 @@
 """The ledger's format (SPEC §9): entries, their canonical JSON, the signed checkpoint, and the pure
-chain check that `audit verify` and the Redis ledger share. Storage is `adapters.ledger`'s."""
+chain check that `audit verify` and the Redis ledger share. Storage is `adapters.ledger`'s.
+
+Entry format. Each entry is `seq` (1-based, contiguous), `ts`, `actor`, `action`, `account_id`,
+`draft_id`, `details`, `prev_hash`, `hash`, `sig`, where
+
+    hash = sha256_hex(canonical_json(every field except hash and sig))     # prev_hash included
+    sig  = base64(Ed25519(hash as 64 ASCII hex characters))
+    canonical_json = json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                                allow_nan=False), encoded as UTF-8
+    ts   = "YYYY-MM-DDTHH:MM:SS.ffffffZ"   (UTC, always six fraction digits, literal Z)
+
+and the first entry's `prev_hash` is 64 zeros. Storage holds each entry as exactly
+`canonical_json(all fields)`; that is also what `LedgerEntry.canonical()` returns and what an export
+line is.
+
+Checkpoint. Every append also replaces a signed head record `{"hash", "seq", "sig"}`, where `sig`
+signs `canonical_json({"hash": …, "seq": …})`. It is what lets `verify()` see a truncated tail, which a
+hash chain alone cannot. It cannot see a rollback of the whole store (chain and checkpoint) to an
+earlier, genuinely signed state; that needs an anchor outside Redis (ship `export` or the head elsewhere).
+
+`first_bad` conventions of `verify()`:
+    * a bad entry (unreadable, not in canonical form, wrong seq, broken link, wrong hash, bad signature)
+      reports its position in the list, 1-based — which is the seq that belonged there. A deleted or
+      swapped entry k therefore reports k.
+    * a checkpoint problem (missing, unreadable, bad signature, or vouching for more entries than
+      remain) reports one past the last surviving entry: for a truncated tail, the first missing seq.
+    * entries beyond the checkpoint report the checkpoint's seq + 1; a last entry whose hash differs
+      from the checkpoint reports that entry's seq.
+"""
 
 from __future__ import annotations
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+import anyio.to_thread
+
 from spendgate_core.contracts.jobs import ApplyQueue
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import Change, Channel, Draft, DraftStatus
@@ -28,7 +30,7 @@ from spendgate_core.errors import (
 from spendgate_core.usecases.commit import commit
 from spendgate_core.usecases.decisions import DecisionOptions, decision_options, require
 from spendgate_core.usecases.deps import CoreDeps
-from spendgate_core.usecases.drafting import stage_rollback
+from spendgate_core.usecases.drafting import DraftWrites, stage_rollback
 
 
 @dataclass(frozen=True)
@@ -245,17 +247,16 @@ def reject(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str, 
         raise Conflict(f"draft {draft_id} changed while rejecting; re-read it and try again") from None
 
 
-def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> Draft:
-    """Stage a rollback of an applied draft: before = the live value now, after = the original before.
-
-    The rollback is an ordinary draft: it needs the same two-step approval (and not from its requester).
-    """
+def _rollback_changes(
+    deps: CoreDeps, principal: Principal, draft_id: str
+) -> tuple[Draft, tuple[Change, ...]]:
+    """The applied draft and the changes that undo it: before = the live value now, after = the original
+    before."""
     original = visible_draft(deps, principal, draft_id)
     require(options_for(deps, principal, original), "rollback")
     applied = original.applied_changes
     if original.status is DraftStatus.APPLIED:
         applied = tuple(range(len(original.changes)))
-    account = deps.catalog.get(principal, original.account_id)
     changes: list[Change] = []
     for index in reversed(applied):  # undo in the opposite order to how they were written
         change = original.changes[index]
@@ -271,6 +272,17 @@ def request_rollback(*, deps: CoreDeps, principal: Principal, draft_id: str) -> 
         )
     if not changes:
         raise Conflict(f"every change of {draft_id} already has its original value; nothing to roll back")
-    return stage_rollback(
-        deps=deps, principal=principal, account=account, original=original, changes=tuple(changes)
+    return original, tuple(changes)
+
+
+async def request_rollback(*, deps: CoreDeps, io: DraftWrites, principal: Principal, draft_id: str) -> Draft:
+    """Stage a rollback of an applied draft, through the same steps as any proposal (`drafting`).
+
+    The rollback is an ordinary draft: it needs the same two-step approval (and not from its requester).
+    The live reads are blocking calls, made in a worker thread.
+    """
+    original, changes = await anyio.to_thread.run_sync(_rollback_changes, deps, principal, draft_id)
+    account = await deps.catalog.aget(principal, original.account_id)
+    return await stage_rollback(
+        deps=deps, io=io, principal=principal, account=account, original=original, changes=changes
     )

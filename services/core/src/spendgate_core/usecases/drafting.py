@@ -1,18 +1,24 @@
-"""Proposing and withdrawing drafts: the only things an AI principal can cause (SPEC §4).
+"""Proposing and withdrawing drafts: the only things an AI principal can cause (SPEC §4); and staging a
+rollback, which humans request through the same steps.
 
 A draft reads the live value first and records it as `before`; every refusal names its rule. The rules
-are pure functions (`budget_change`, `new_draft`, …) that `drafting_async`, the event-loop path the
-gateway uses, shares with the blocking use cases here.
+are pure functions (`budget_change`, `new_draft`, …); the one I/O sequence (`_stage`) runs on an event
+loop, because the gateway's proposals are the hot path: run as a blocking call in FastMCP's thread pool,
+a proposal spent measurably more CPU (bench/), most of it handing the GIL between the pool and the loop
+around each network round trip. Blocking callers (the approval service's rollbacks, test fixtures) run
+it on a loop too, so every draft is made by this sequence.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from spendgate_core.contracts.ledger import EntryRequest
 from spendgate_core.domain import lifecycle
@@ -21,33 +27,38 @@ from spendgate_core.domain.models import (
     Actor,
     CampaignStatus,
     Change,
-    ChangeField,
     Draft,
     DraftKind,
     Impact,
     change_delta,
 )
-from spendgate_core.domain.money import format_money, to_minor
 from spendgate_core.domain.platform import Account, Campaign
 from spendgate_core.domain.policy import Limits, check_draft, required_approvals
 from spendgate_core.domain.principals import Principal
-from spendgate_core.errors import Conflict, DuplicateDraft, Forbidden, InvalidInput, NotFound, PolicyViolation
+from spendgate_core.domain.proposals import (
+    Proposal,
+    budget_amounts,
+    budget_change,
+    budget_shift,
+    shift_amount,
+    status_change,
+)
+from spendgate_core.errors import (
+    Conflict,
+    DuplicateDraft,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PolicyViolation,
+    SpendgateError,
+)
 from spendgate_core.logs import bound, current_request_id
 from spendgate_core.metrics import DRAFTS_CREATED, DRAFTS_REFUSED
 from spendgate_core.usecases.announcing import announce, event_of
 from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.ports import AsyncCampaignReader, AsyncDraftStore, EntryRecorder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """What a proposal would change, worked out from the live values: the draft's kind, changes and
-    net daily-budget delta. Pure, so the blocking and the event-loop use cases share every rule."""
-
-    kind: DraftKind
-    changes: tuple[Change, ...]
-    delta: int
 
 
 @contextmanager
@@ -87,83 +98,6 @@ def campaign_lookup(account: Account, campaign_id: str) -> Iterator[None]:
             f"unknown campaign {campaign_id!r} in account {account.id}; "
             "use query_entities to find campaign ids"
         ) from None
-
-
-def shift_amount(
-    amount: Decimal | str, *, account: Account, from_campaign_id: str, to_campaign_id: str
-) -> int:
-    """The amount to move, in minor units, refused before any platform read if it cannot be a shift."""
-    moved = to_minor(amount, account.currency)
-    if moved <= 0:
-        raise InvalidInput("amount must be greater than zero")
-    if from_campaign_id == to_campaign_id:
-        raise InvalidInput("from_campaign_id and to_campaign_id must be different campaigns")
-    return moved
-
-
-def budget_amounts(
-    account: Account, new_daily_budget: Decimal | str, expected_current_budget: Decimal | str | None
-) -> tuple[int, int | None]:
-    """The new and the expected budget in minor units, refused before any platform read if malformed."""
-    new = to_minor(new_daily_budget, account.currency)
-    if expected_current_budget is None:
-        return new, None
-    return new, to_minor(expected_current_budget, account.currency)
-
-
-def budget_change(campaign: Campaign, *, new: int, expected: int | None, currency: str) -> Proposal:
-    if expected is not None and expected != campaign.daily_budget:
-        raise Conflict(
-            f"expected_current_budget: {campaign.id} has "
-            f"{format_money(campaign.daily_budget, currency)} live, "
-            f"not {format_money(expected, currency)}; re-read it and propose again"
-        )
-    if new == campaign.daily_budget:
-        raise InvalidInput(f"{campaign.id} already has a daily budget of {format_money(new, currency)}")
-    change = Change(
-        entity_id=campaign.id, field=ChangeField.DAILY_BUDGET, before=campaign.daily_budget, after=new
-    )
-    return Proposal(DraftKind.BUDGET_CHANGE, (change,), new - campaign.daily_budget)
-
-
-def budget_shift(source: Campaign, target: Campaign, *, moved: int) -> Proposal:
-    if source.status is not CampaignStatus.ENABLED:
-        # Budget taken from a paused campaign was not being spent: moving it is a pure increase.
-        raise InvalidInput(
-            f"{source.id} is {source.status.value}, so its budget is not being spent; "
-            "propose a budget change for the target instead"
-        )
-    # The decrease is written first: if the increase then fails, nothing was added to spend.
-    changes = (
-        Change(
-            entity_id=source.id,
-            field=ChangeField.DAILY_BUDGET,
-            before=source.daily_budget,
-            after=source.daily_budget - moved,
-        ),
-        Change(
-            entity_id=target.id,
-            field=ChangeField.DAILY_BUDGET,
-            before=target.daily_budget,
-            after=target.daily_budget + moved,
-        ),
-    )
-    return Proposal(DraftKind.BUDGET_SHIFT, changes, 0)
-
-
-def status_change(campaign: Campaign, new_status: CampaignStatus) -> Proposal:
-    if campaign.status is new_status:
-        raise InvalidInput(f"{campaign.id} is already {new_status.value}")
-    # Enabling a paused campaign starts spending its daily budget: it counts as an increase.
-    delta = campaign.daily_budget if new_status is CampaignStatus.ENABLED else -campaign.daily_budget
-    change = Change(
-        entity_id=campaign.id,
-        field=ChangeField.STATUS,
-        before=campaign.status.value,
-        after=new_status.value,
-        budget_basis=campaign.daily_budget,
-    )
-    return Proposal(DraftKind.STATUS_CHANGE, (change,), delta)
 
 
 def new_draft(
@@ -230,13 +164,50 @@ def created(draft: Draft, principal: Principal) -> None:
         )
 
 
-def _campaign(deps: CoreDeps, account: Account, campaign_id: str) -> Campaign:
+@dataclass(frozen=True, kw_only=True)
+class DraftWrites:
+    """Where staging a draft writes, on the event loop: the store (whose create script also writes
+    `draft.created` when `deps.events` is wired) and the ledger."""
+
+    store: AsyncDraftStore
+    ledger: EntryRecorder
+    persisting: set[asyncio.Task[None]] = field(default_factory=set, compare=False)
+
+    async def drain(self) -> None:
+        """Wait for drafts still being stored, ledgered and announced (before their clients close)."""
+        while self.persisting:
+            await asyncio.wait(set(self.persisting))
+
+    async def to_the_end(self, steps: Coroutine[Any, Any, None]) -> None:
+        """Run `steps` to the end even if the caller is cancelled meanwhile (as a worker thread would),
+        held until done and drained on shutdown; a failure its caller left behind is logged."""
+        task = asyncio.ensure_future(steps)
+        self.persisting.add(task)
+        task.add_done_callback(self._forget)
+        await asyncio.shield(task)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self.persisting.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None and not isinstance(error, SpendgateError):  # a refusal reaches its caller
+            log.error("storing a draft failed part-way: %s: %s", type(error).__name__, error)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DraftIO(DraftWrites):
+    """What proposing reads as well: the live campaign its `before` values come from."""
+
+    reader: AsyncCampaignReader
+
+
+async def _campaign(io: DraftIO, account: Account, campaign_id: str) -> Campaign:
     with campaign_lookup(account, campaign_id):
-        return deps.reader.get_campaign(account.id, campaign_id)
+        return await io.reader.get_campaign(account.id, campaign_id)
 
 
-def _stage(
+async def _stage(
     deps: CoreDeps,
+    io: DraftWrites,
     *,
     principal: Principal,
     account: Account,
@@ -255,21 +226,24 @@ def _stage(
         rollback_of=rollback_of,
     )
     # Only increases draw on the envelope, so only they need to know how much of it is used.
-    used = deps.store.envelope_used(account.id, now=draft.created_at) if draft.increase > 0 else 0
+    used = await io.store.envelope_used(account.id, now=draft.created_at) if draft.increase > 0 else 0
     check_draft(draft, limits=limits, envelope_used=used)
-    deps.store.create(
-        draft,
-        max_pending=limits.max_pending_drafts,
-        event=event_of(deps, "draft.created", draft),
-    )
-    deps.ledger.append_many([ledger_request(principal, draft)])
-    created(draft, principal)
+
+    async def persist() -> None:
+        event = event_of(deps, "draft.created", draft)
+        await io.store.create(draft, max_pending=limits.max_pending_drafts, event=event)
+        await io.ledger.record(ledger_request(principal, draft))
+        created(draft, principal)
+
+    # A client that hangs up must not leave a stored draft without its ledger entry.
+    await io.to_the_end(persist())
     return draft
 
 
-def propose_budget_change(
+async def propose_budget_change(
     *,
     deps: CoreDeps,
+    io: DraftIO,
     principal: Principal,
     account_id: str,
     campaign_id: str,
@@ -279,16 +253,17 @@ def propose_budget_change(
 ) -> Draft:
     with counting_refusals():
         require_drafter(principal)
-        account = deps.catalog.get(principal, account_id)
+        account = await deps.catalog.aget(principal, account_id)
         new, expected = budget_amounts(account, new_daily_budget, expected_current_budget)
-        campaign = _campaign(deps, account, campaign_id)
+        campaign = await _campaign(io, account, campaign_id)
         proposal = budget_change(campaign, new=new, expected=expected, currency=account.currency)
-        return _stage(deps, principal=principal, account=account, proposal=proposal, reason=reason)
+        return await _stage(deps, io, principal=principal, account=account, proposal=proposal, reason=reason)
 
 
-def propose_budget_shift(
+async def propose_budget_shift(
     *,
     deps: CoreDeps,
+    io: DraftIO,
     principal: Principal,
     account_id: str,
     from_campaign_id: str,
@@ -298,19 +273,20 @@ def propose_budget_shift(
 ) -> Draft:
     with counting_refusals():
         require_drafter(principal)
-        account = deps.catalog.get(principal, account_id)
+        account = await deps.catalog.aget(principal, account_id)
         moved = shift_amount(
             amount, account=account, from_campaign_id=from_campaign_id, to_campaign_id=to_campaign_id
         )
-        source = _campaign(deps, account, from_campaign_id)
-        target = _campaign(deps, account, to_campaign_id)
+        source = await _campaign(io, account, from_campaign_id)
+        target = await _campaign(io, account, to_campaign_id)
         proposal = budget_shift(source, target, moved=moved)
-        return _stage(deps, principal=principal, account=account, proposal=proposal, reason=reason)
+        return await _stage(deps, io, principal=principal, account=account, proposal=proposal, reason=reason)
 
 
-def propose_status_change(
+async def propose_status_change(
     *,
     deps: CoreDeps,
+    io: DraftIO,
     principal: Principal,
     account_id: str,
     campaign_id: str,
@@ -319,10 +295,31 @@ def propose_status_change(
 ) -> Draft:
     with counting_refusals():
         require_drafter(principal)
-        account = deps.catalog.get(principal, account_id)
-        campaign = _campaign(deps, account, campaign_id)
+        account = await deps.catalog.aget(principal, account_id)
+        campaign = await _campaign(io, account, campaign_id)
         proposal = status_change(campaign, new_status)
-        return _stage(deps, principal=principal, account=account, proposal=proposal, reason=reason)
+        return await _stage(deps, io, principal=principal, account=account, proposal=proposal, reason=reason)
+
+
+async def stage_rollback(
+    *,
+    deps: CoreDeps,
+    io: DraftWrites,
+    principal: Principal,
+    account: Account,
+    original: Draft,
+    changes: tuple[Change, ...],
+) -> Draft:
+    """Stage a rollback draft (used by the approval service; humans request rollbacks, agents cannot)."""
+    return await _stage(
+        deps,
+        io,
+        principal=principal,
+        account=account,
+        proposal=Proposal(DraftKind.ROLLBACK, changes, sum(change_delta(c) for c in changes)),
+        reason=f"rollback of {original.id}: {original.reason}"[:2000],
+        rollback_of=original.id,
+    )
 
 
 def withdraw_draft(*, deps: CoreDeps, principal: Principal, draft_id: str, reason: str) -> Draft:
@@ -340,17 +337,3 @@ def withdraw_draft(*, deps: CoreDeps, principal: Principal, draft_id: str, reaso
     )
     announce(deps, "draft.withdrawn", withdrawn)
     return withdrawn
-
-
-def stage_rollback(
-    *, deps: CoreDeps, principal: Principal, account: Account, original: Draft, changes: tuple[Change, ...]
-) -> Draft:
-    """Stage a rollback draft (used by the approval service; humans request rollbacks, agents cannot)."""
-    return _stage(
-        deps,
-        principal=principal,
-        account=account,
-        proposal=Proposal(DraftKind.ROLLBACK, changes, sum(change_delta(c) for c in changes)),
-        reason=f"rollback of {original.id}: {original.reason}"[:2000],
-        rollback_of=original.id,
-    )

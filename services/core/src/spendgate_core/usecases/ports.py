@@ -47,10 +47,18 @@ class AsyncCampaignReader(Protocol):
 
 
 class AsyncDraftStore(Protocol):
-    """What proposing a draft writes and reads on an event loop: the same records as `DraftStore`."""
+    """What staging a draft writes and reads on an event loop: the same records as `DraftStore`."""
 
     async def create(self, draft: Draft, *, max_pending: int, event: Event | None = None) -> None: ...
     async def envelope_used(self, account_id: str, *, now: datetime) -> int: ...
+
+
+class EntryRecorder(Protocol):
+    """The ledger, for code on an event loop."""
+
+    async def record(self, request: EntryRequest) -> None:
+        """Return once the entry is in the ledger."""
+        ...
 
 
 class DraftStore(Protocol):

@@ -16,13 +16,14 @@ from rq.serializers import JSONSerializer
 
 from spendgate_core.adapters import events
 from spendgate_core.adapters.duework import DueSet, Taken
+from spendgate_core.adapters.keys import DEFAULT_KEYS
 from spendgate_core.contracts.jobs import EVENTS_QUEUE
 from spendgate_core.domain.clock import Clock
 from spendgate_executor.events.config import EventConfig
 from spendgate_executor.events.log import record_attempt
 
 DELIVER_JOB = "spendgate_executor.jobs.deliver_event"
-DUE_KEY = "sg:events:due"
+DUE_KEY = DEFAULT_KEYS.deliveries_due()
 BODY_TTL = timedelta(days=3)  # far beyond the retry budget
 DELIVERY_TTL = timedelta(days=7)  # a delivery registered within this long is not registered again
 
@@ -36,7 +37,7 @@ def member(event_id: str, url: str) -> str:
 
 
 def _body_key(event_id: str) -> str:
-    return f"sg:events:body:{event_id}"
+    return DEFAULT_KEYS.event_body(event_id)
 
 
 class Deliveries:

@@ -8,13 +8,14 @@ import time
 import redis
 
 from spendgate_core.adapters import events
+from spendgate_core.adapters.keys import DEFAULT_KEYS
 from spendgate_core.contracts.events import OUTBOUND_TYPES
 from spendgate_core.runtime.periodic import PeriodicTask
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_executor.events.deliveries import Deliveries
 
 GROUP = "webhooks"
-RECONCILE_LOCK = "sg:events:reconcile:lock"
+RECONCILE_LOCK = DEFAULT_KEYS.reconcile_lock()
 
 
 def relay_events(

@@ -1,5 +1,5 @@
-"""Proposals on an event loop (`drafting_async`) against the real Redis and adsim: the same outcomes,
-refusals and side effects as the blocking path, through the asyncio adapters."""
+"""Proposals (`drafting`, on an event loop) against the real Redis and adsim, through the asyncio adapters
+the gateway uses: what is stored, ledgered and announced, refusals and their counts, cancellation."""
 
 from __future__ import annotations
 
@@ -14,17 +14,17 @@ import redis.asyncio
 from prometheus_client import REGISTRY
 
 from spendgate_core.adapters import events
+from spendgate_core.adapters.keys import DEFAULT_KEYS
 from spendgate_core.adapters.ledger import AsyncLedgerAppender, RedisLedger
-from spendgate_core.adapters.platforms.adsim_async import AsyncAdsimReader
+from spendgate_core.adapters.platforms.live import LiveAdsimReader
 from spendgate_core.adapters.store import AsyncDraftStore, RedisDraftStore
 from spendgate_core.contracts.events import Event
-from spendgate_core.contracts.ledger import EntryRequest
 from spendgate_core.domain.models import CampaignStatus, Draft, DraftStatus
 from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation
-from spendgate_core.usecases import drafting, drafting_async
+from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
-from spendgate_core.usecases.drafting_async import AsyncDraftIO
+from spendgate_core.usecases.drafting import DraftIO
 from tests.support.stack import ADSIM_READ_TOKEN, World
 
 pytestmark = pytest.mark.anyio
@@ -32,26 +32,13 @@ pytestmark = pytest.mark.anyio
 ACCOUNT = "acc_us_001"
 
 
-class DirectLedger:
-    """Each entry appended at once (the gateway batches them; batching has its own tests)."""
-
-    def __init__(self, appender: AsyncLedgerAppender) -> None:
-        self._appender = appender
-
-    async def record(self, request: EntryRequest) -> None:
-        await self._appender.append_many([request])
-
-
 @pytest.fixture
-async def io(world: World, core: CoreDeps) -> AsyncIterator[AsyncDraftIO]:
+async def io(world: World, core: CoreDeps) -> AsyncIterator[DraftIO]:
     client = redis.asyncio.Redis.from_url(world.redis_url)
-    live = AsyncAdsimReader(world.adsim_url, ADSIM_READ_TOKEN)
+    live = LiveAdsimReader(world.adsim_url, ADSIM_READ_TOKEN)
     assert isinstance(core.store, RedisDraftStore) and isinstance(core.ledger, RedisLedger)
-    yield AsyncDraftIO(
-        reader=live,
-        store=AsyncDraftStore(core.store, client),
-        ledger=DirectLedger(AsyncLedgerAppender(core.ledger, client)),
-    )
+    # Each entry appended at once (the gateway batches them; batching has its own tests).
+    yield DraftIO(reader=live, store=AsyncDraftStore(client), ledger=AsyncLedgerAppender(core.ledger, client))
     await live.aclose()
     await client.aclose()
 
@@ -61,10 +48,10 @@ def refused(rule: str) -> float:
 
 
 async def test_a_proposal_is_stored_ledgered_and_announced(
-    core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
+    core: CoreDeps, io: DraftIO, people: dict[str, Principal]
 ) -> None:
     campaign = core.reader.list_campaigns(ACCOUNT)[0]
-    draft = await drafting_async.propose_budget_change(
+    draft = await drafting.propose_budget_change(
         deps=core,
         io=io,
         principal=people["agent"],
@@ -78,34 +65,32 @@ async def test_a_proposal_is_stored_ledgered_and_announced(
     entry = core.ledger.latest(limit=1)[0]
     assert (entry.action, entry.draft_id, entry.details["kind"]) == ("draft", draft.id, "budget_change")
     assert core.ledger.verify().ok
-    stream = core.store._r.xrange(events.STREAM_KEY)  # type: ignore[attr-defined]
+    stream = core.store.client.xrange(DEFAULT_KEYS.events())  # type: ignore[attr-defined]
     assert [fields[b"draft_id"].decode() for _, fields in stream] == [draft.id]
 
 
-async def test_refusals_match_the_blocking_path_and_are_counted(
-    core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
-) -> None:
+async def test_refusals_are_counted(core: CoreDeps, io: DraftIO, people: dict[str, Principal]) -> None:
     agent = people["agent"]
     first, second = core.reader.list_campaigns(ACCOUNT)[:2]
     flipped = CampaignStatus.PAUSED if first.status is CampaignStatus.ENABLED else CampaignStatus.ENABLED
-    await drafting_async.propose_status_change(
+    await drafting.propose_status_change(
         deps=core, io=io, principal=agent, account_id=ACCOUNT, campaign_id=first.id, new_status=flipped,
         reason="flip",
     )  # fmt: skip
     before = refused("duplicate_draft")
-    with pytest.raises(DuplicateDraft):  # the blocking path sees the async path's field lock
-        drafting.propose_status_change(
-            deps=core, principal=agent, account_id=ACCOUNT, campaign_id=first.id, new_status=flipped,
+    with pytest.raises(DuplicateDraft):  # the field lock holds
+        await drafting.propose_status_change(
+            deps=core, io=io, principal=agent, account_id=ACCOUNT, campaign_id=first.id, new_status=flipped,
             reason="again",
         )  # fmt: skip
     assert refused("duplicate_draft") == before + 1
     with pytest.raises(NotFound, match="query_entities"):
-        await drafting_async.propose_budget_change(
+        await drafting.propose_budget_change(
             deps=core, io=io, principal=agent, account_id=ACCOUNT, campaign_id="cmp_nope",
             new_daily_budget="10", reason="x",
         )  # fmt: skip
     with pytest.raises(PolicyViolation) as violation:
-        await drafting_async.propose_budget_change(
+        await drafting.propose_budget_change(
             deps=core, io=io, principal=agent, account_id=ACCOUNT, campaign_id=second.id,
             new_daily_budget=Decimal(second.daily_budget * 50) / 100, reason="fifty times",
         )  # fmt: skip
@@ -113,24 +98,24 @@ async def test_refusals_match_the_blocking_path_and_are_counted(
 
 
 async def test_the_event_is_written_with_the_draft_once(
-    core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
+    core: CoreDeps, io: DraftIO, people: dict[str, Principal]
 ) -> None:
     campaign = core.reader.list_campaigns(ACCOUNT)[0]
-    draft = await drafting_async.propose_budget_change(
+    draft = await drafting.propose_budget_change(
         deps=core, io=io, principal=people["agent"], account_id=ACCOUNT, campaign_id=campaign.id,
         new_daily_budget=Decimal(campaign.daily_budget + 100) / 100, reason="up",
     )  # fmt: skip
-    client = core.store._r  # type: ignore[attr-defined]
+    client = core.store.client  # type: ignore[attr-defined]
     assert events.publish(client, type="draft.created", draft=draft) is None  # already announced
-    [(_, fields)] = client.xrange(events.STREAM_KEY)
+    [(_, fields)] = client.xrange(DEFAULT_KEYS.events())
     assert (fields[b"type"], fields[b"draft_id"].decode()) == (b"draft.created", draft.id)
     without_events = replace(core, events=None)
     second = core.reader.list_campaigns(ACCOUNT)[1]
-    await drafting_async.propose_budget_change(
+    await drafting.propose_budget_change(
         deps=without_events, io=io, principal=people["agent"], account_id=ACCOUNT, campaign_id=second.id,
         new_daily_budget=Decimal(second.daily_budget + 100) / 100, reason="up",
     )  # fmt: skip
-    assert len(client.xrange(events.STREAM_KEY)) == 1  # no sink wired, nothing announced
+    assert len(client.xrange(DEFAULT_KEYS.events())) == 1  # no sink wired, nothing announced
 
 
 class SlowStore:
@@ -151,13 +136,13 @@ class SlowStore:
 
 
 async def test_a_cancelled_proposal_still_ledgers_and_announces_what_it_stored(
-    core: CoreDeps, io: AsyncDraftIO, people: dict[str, Principal]
+    core: CoreDeps, io: DraftIO, people: dict[str, Principal]
 ) -> None:
     """A client hanging up mid-call cancels the tool; a draft it stored keeps its ledger entry and event."""
     slow = SlowStore(io.store)
     campaign = core.reader.list_campaigns(ACCOUNT)[0]
     slow_io = replace(io, store=slow)
-    proposing = drafting_async.propose_budget_change(
+    proposing = drafting.propose_budget_change(
         deps=core, io=slow_io, principal=people["agent"], account_id=ACCOUNT,
         campaign_id=campaign.id, new_daily_budget=Decimal(campaign.daily_budget - 100) / 100,
         reason="hung up",
@@ -174,5 +159,5 @@ async def test_a_cancelled_proposal_still_ledgers_and_announces_what_it_stored(
     [draft] = core.store.list(accounts=None, status=DraftStatus.PENDING, limit=10)
     entry = core.ledger.latest(limit=1)[0]
     assert (entry.action, entry.draft_id) == ("draft", draft.id)
-    stream = core.store._r.xrange(events.STREAM_KEY)  # type: ignore[attr-defined]
+    stream = core.store.client.xrange(DEFAULT_KEYS.events())  # type: ignore[attr-defined]
     assert [fields[b"draft_id"].decode() for _, fields in stream] == [draft.id]

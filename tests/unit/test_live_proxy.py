@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from spendgate_core.adapters.platforms.async_http import env_proxy
+from spendgate_core.adapters.platforms.live import env_proxy
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
