@@ -1,4 +1,4 @@
-"""Settings of the approval service, read once by its entrypoint (SPEC §2 shared variables)."""
+"""Settings of the approval service, read once by its entrypoint (README, "Configuration reference")."""
 
 from __future__ import annotations
 

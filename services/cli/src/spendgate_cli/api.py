@@ -1,4 +1,4 @@
-"""A small client for the approval REST API (SPEC §7), used by `spendgate drafts`.
+"""A small client for the approval REST API, used by `spendgate drafts`.
 
 Errors: every non-2xx answer becomes `ApiError(status, code, message)` from the body
 `{"error": {"code", "message"}}`; a transport failure, an unusable URL or an answer that is not the

@@ -1,4 +1,4 @@
-"""Prometheus metric definitions shared by every service (SPEC §11). Labels carry bounded values only."""
+"""Prometheus metric definitions shared by every service. Labels carry bounded values only."""
 
 from __future__ import annotations
 

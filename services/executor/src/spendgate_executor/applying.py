@@ -1,4 +1,4 @@
-"""Applying one approved draft to the ad platform exactly once (SPEC §8).
+"""Applying one approved draft to the ad platform exactly once (README, "Reliability").
 
 One call is one attempt under the draft's lease:
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import httpx
 import redis
 
+from spendgate_core.adapters.circuit import CircuitBreaker
 from spendgate_core.adapters.duework import Backoff
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_core.usecases.platform_writer import PlatformWriter
-from spendgate_executor.circuit import CircuitBreaker
 from spendgate_executor.events.delivery import DeliveryDeps
 from spendgate_executor.jobqueue import ApplyJobs
 from spendgate_executor.leases import Leases

@@ -13,7 +13,7 @@ from spendgate_executor.events.delivery import deliver
 
 
 def apply_draft(deps: ExecutorDeps, draft_id: str, version: int) -> str:
-    """Apply an approved draft (SPEC §8) and return the outcome (`applied`, `stale`, `retry_scheduled`, …).
+    """Apply an approved draft (README, "Reliability"); the outcome: `applied`, `stale`, `retry_scheduled`, ….
 
     `version` is the draft version the job was enqueued for; it names the job, but the attempt works
     from the draft as it is now, so a job enqueued for an earlier version resumes a half-done apply.

@@ -34,7 +34,7 @@ class ScrapeTimeGauges:
     """Everything in `source`, after refreshing the gauges whose truth lives in Redis.
 
     The queue depth and the circuits are shared state: every worker reports the same values, read at
-    scrape time. Counts never trigger RQ's registry cleanup (rq3.md: cleanup=True mutates state).
+    scrape time. Counts never trigger RQ's registry cleanup (`cleanup=True` would mutate state).
     The gauges themselves are core's, so the metric names stay defined in one place.
     """
 

@@ -12,12 +12,12 @@ import socket
 
 import httpx
 
+from spendgate_core.adapters.circuit import CircuitBreaker
 from spendgate_core.adapters.duework import Backoff
 from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.domain.clock import Clock
 from spendgate_core.runtime.bootstrap import build_core, redis_client
 from spendgate_core.runtime.settings import load_settings
-from spendgate_executor.circuit import CircuitBreaker
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.events.config import EventConfig, EventSettings, event_config
 from spendgate_executor.events.deliveries import Deliveries

@@ -1,8 +1,8 @@
 """The ledger entries of tool calls, group-committed: one append per burst of concurrent calls.
 
-Every answered read call and every draft is ledgered before its answer leaves (SPEC §9). Calls that
-finish while a commit is under way wait for the next one together, so at 32 concurrent calls a commit
-carries dozens of entries for one Redis round trip and one checkpoint signature. Commits run on the
+Every answered read call and every draft is ledgered before its answer leaves. Calls that
+finish while a commit is under way wait for the next one together, so under many concurrent calls a
+commit carries dozens of entries for one Redis round trip and one checkpoint signature. Commits run on the
 event loop with an asyncio Redis client (`AsyncLedgerAppender`): a worker thread per commit cost more
 than the commit (bench/, reads at concurrency 8).
 """

@@ -61,7 +61,7 @@ class GatewayDeps:
         draft_id: str | None = None,
         **arguments: JsonValue,
     ) -> None:
-        """One `read` ledger entry per answered read call: who read what (SPEC §9)."""
+        """One `read` ledger entry per answered read call: who read what."""
         details: dict[str, JsonValue] = {
             "tool": tool,
             **{k: v for k, v in arguments.items() if v is not None},

@@ -8,7 +8,8 @@ from spendgate_core.runtime.settings import ReaderSettings
 
 
 class GatewaySettings(ReaderSettings):
-    """Built once by `server.run` from SPENDGATE_* variables (SPEC §2) and passed down."""
+    """Built once by `server.run` from SPENDGATE_* variables (README, "Configuration reference") and
+    passed down."""
 
     gateway_cache_ttl_seconds: float = Field(
         default=2.0,

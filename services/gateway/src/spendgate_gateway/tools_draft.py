@@ -1,4 +1,4 @@
-"""The draft tools (SPEC §4, scope `mcp.draft`): stage changes for humans to approve; never apply them."""
+"""The draft tools (scope `mcp.draft`): stage changes for humans to approve; never apply them."""
 
 from __future__ import annotations
 

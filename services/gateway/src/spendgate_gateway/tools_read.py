@@ -1,4 +1,4 @@
-"""The read tools (SPEC §4, scope `mcp.read`): accounts, snapshot, campaigns, performance, drafts, audit."""
+"""The read tools (scope `mcp.read`): accounts, snapshot, campaigns, performance, drafts, audit."""
 
 from __future__ import annotations
 

@@ -1,15 +1,14 @@
 """The operations page's data: the executor's circuit breakers, queue depths and outbound deliveries.
 
-Circuit state is read from Redis in the executor's format (`spendgate_executor.circuit`, never imported:
-services stay independent): hash `Keys.circuit(account)` with `failures` and `open_until` (epoch ms;
-absent or 0 = closed), set `Keys.circuit_accounts()` of accounts that ever failed. The console only reads.
+Circuit state is read through core's `adapters.circuit.Circuits`, the same code the executor's breaker
+keeps it with; the console only reads.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal
+from datetime import datetime
+from typing import Any
 
 import redis
 from rq import Queue
@@ -17,18 +16,12 @@ from rq.serializers import JSONSerializer
 
 from spendgate_approvals.console.formatting import duration, timestamp
 from spendgate_core.adapters.events import recent_deliveries
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.contracts.circuit import CircuitMode, CircuitState
 from spendgate_core.contracts.jobs import APPLY_QUEUE, EVENTS_QUEUE
-
-CircuitMode = Literal["closed", "open", "half_open"]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 @dataclass(frozen=True)
-class CircuitState:
+class CircuitView:
     account_id: str
     mode: CircuitMode
     failures: int
@@ -39,28 +32,20 @@ class CircuitState:
         return self.mode != "closed"
 
 
-def circuit_state(
-    client: redis.Redis, account_id: str, *, now: datetime, keys: Keys = DEFAULT_KEYS
-) -> CircuitState:
-    fields = {_text(k): _text(v) for k, v in client.hgetall(keys.circuit(account_id)).items()}
-    failures = int(fields.get("failures") or 0)
-    open_until_ms = int(fields.get("open_until") or 0)
-    if open_until_ms <= 0:
+def circuit_view(state: CircuitState, *, now: datetime) -> CircuitView:
+    """How the console words an account's circuit."""
+    mode = state.mode(now=now)
+    if state.open_until is None:
+        failures = state.failures
         detail = f"{failures} recent upstream failure(s)" if failures else "applies run normally"
-        return CircuitState(account_id, "closed", failures, detail)
-    open_until = datetime.fromtimestamp(open_until_ms / 1000, UTC)
-    if open_until > now:
+    elif mode == "open":
         detail = (
-            f"applies paused after repeated upstream failures; next try at {timestamp(open_until)} "
-            f"(in {duration((open_until - now).total_seconds())})"
+            f"applies paused after repeated upstream failures; next try at {timestamp(state.open_until)} "
+            f"(in {duration((state.open_until - now).total_seconds())})"
         )
-        return CircuitState(account_id, "open", failures, detail)
-    return CircuitState(account_id, "half_open", failures, "cool-down over; one probe apply is let through")
-
-
-def tracked_accounts(client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> set[str]:
-    """Accounts the executor has ever counted an upstream failure for."""
-    return {_text(m) for m in client.smembers(keys.circuit_accounts())}
+    else:
+        detail = "cool-down over; one probe apply is let through"
+    return CircuitView(state.account_id, mode, state.failures, detail)
 
 
 @dataclass(frozen=True)

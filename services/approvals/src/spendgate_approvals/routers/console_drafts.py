@@ -41,6 +41,7 @@ from spendgate_approvals.console.web import (
 )
 from spendgate_approvals.dependencies import QueueDep
 from spendgate_approvals.schemas import RejectBody
+from spendgate_core.adapters.circuit import Circuits
 from spendgate_core.domain.models import OPEN_STATUSES, Channel, Draft, DraftStatus
 from spendgate_core.errors import Conflict, InvalidInput, NotFound
 from spendgate_core.usecases import deciding as approval
@@ -142,7 +143,7 @@ def _draft_page(
         "control": control,
         "countdown": countdown(control.seconds_left),
         "outcome": _outcome(draft),
-        "circuit": operations.circuit_state(visit.resources.redis, draft.account_id, now=now),
+        "circuit": operations.circuit_view(Circuits(visit.resources.redis).state(draft.account_id), now=now),
         "problem": banner,
         "reject_open": bool(reject_reason) or isinstance(problem, InvalidInput),
         "reject_reason": reject_reason,

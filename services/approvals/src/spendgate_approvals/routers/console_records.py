@@ -13,6 +13,7 @@ from spendgate_approvals.console import operations
 from spendgate_approvals.console.formatting import timestamp
 from spendgate_approvals.console.pages import MAX_ACCOUNT_ID, visible_accounts
 from spendgate_approvals.console.web import PREFIX, Visit, VisitDep, render
+from spendgate_core.adapters.circuit import Circuits
 from spendgate_core.contracts.ledger import LedgerCorruptError
 from spendgate_core.errors import NotFound
 from spendgate_core.usecases import deciding as approval
@@ -75,13 +76,13 @@ def ops(visit: VisitDep) -> Response:
     client = visit.resources.redis
     now = visit.deps.clock.now()
     visible = {a.id for a in visible_accounts(visit)}
-    visible |= {a for a in operations.tracked_accounts(client) if visit.principal.sees(a)}
+    visible |= {a for a in Circuits(client).accounts() if visit.principal.sees(a)}
     deliveries = [
         d for d in operations.deliveries(client) if d.draft_id is None or _sees_draft(visit, d.draft_id)
     ]
     context = {
         "nav": "ops",
-        "circuits": [operations.circuit_state(client, a, now=now) for a in sorted(visible)],
+        "circuits": [operations.circuit_view(Circuits(client).state(a), now=now) for a in sorted(visible)],
         "queues": operations.queue_states(client),
         "deliveries": deliveries,
     }

@@ -1,4 +1,4 @@
-"""`/v1/drafts`: list, read, arm, confirm, reject and roll back drafts (SPEC §7), for humans over REST."""
+"""`/v1/drafts`: list, read, arm, confirm, reject and roll back drafts, for humans over REST."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`POST /v1/slack/interactions`: Slack's signed button clicks (SPEC §7), answered well within 3 seconds.
+"""`POST /v1/slack/interactions`: Slack's signed button clicks, answered well within 3 seconds.
 
 401 for a bad or stale signature (nothing parsed); 400 for a verified body that is not an interaction;
 otherwise 200 — Slack shows any other status as a bare error icon, so refusals (unknown Slack user,

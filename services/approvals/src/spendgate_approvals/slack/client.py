@@ -23,7 +23,7 @@ from spendgate_core.errors import ConfigError
 # What a failed Web API call raises: Slack's `ok: false` (SlackApiError) or the network (URLError, timeouts).
 SLACK_FAILURES: tuple[type[Exception], ...] = (SlackClientError, OSError)
 API_TIMEOUT_SECONDS = 5  # bounded, so a slow Slack never holds a consumer or a request thread for long
-SIGNATURE_WINDOW_SECONDS = 300  # slack_sdk's window, both directions (security.md §1.1)
+SIGNATURE_WINDOW_SECONDS = 300  # slack_sdk's window, both directions
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The Block Kit message of one draft, rendered from its current state (so any update shows the truth).
 
-Open drafts carry the SPEC §7 buttons (`action_id` `spendgate_arm` / `spendgate_confirm` /
+Open drafts carry the decision buttons (`action_id` `spendgate_arm` / `spendgate_confirm` /
 `spendgate_reject`, `value` = the draft id); decided drafts show their outcome and no buttons.
 """
 

@@ -1,6 +1,6 @@
 """The decision webhook's inbox: each verified `webhook-id` is processed once, and its replays get the
-first response back. Kept 30 days — far beyond the ±5-minute signature window (security.md §2.1 asks
-for at least twice the tolerance), so a captured request can never be replayed into a second change.
+first response back. Kept 30 days — far beyond the ±5-minute signature window (an inbox must outlive
+at least twice the tolerance), so a captured request can never be replayed into a second change.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What `spendgate dev` runs: one command line, environment and health URL per service.
 
 Each service gets only the credentials it needs: the adsim write token goes to adsim and the worker,
-never to the gateway (SPEC §1: the gateway holds no write credentials).
+never to the gateway (the gateway holds no write credentials).
 """
 
 from __future__ import annotations

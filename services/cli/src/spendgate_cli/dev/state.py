@@ -14,9 +14,10 @@ from pathlib import Path
 from spendgate_core.contracts.signing import generate_key_file
 from spendgate_core.domain.principals import Principal, new_token, render_principal, token_digest
 
-# SPEC §2 defaults; JPY has no minor unit, so its money limits are whole yen of a similar size.
+# The policy defaults (README, "Configuration reference"); JPY has no minor unit, so its money limits
+# are whole yen of a similar size.
 DEFAULT_POLICY = """\
-# spendgate policy (SPEC §2/§6). Money is a decimal string in the account's currency.
+# spendgate policy. Money is a decimal string in the account's currency.
 # `spendgate dev` writes this file once; edit it and restart to try other limits.
 [defaults]
 max_change_pct = 50

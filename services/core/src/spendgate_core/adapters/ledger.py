@@ -1,4 +1,4 @@
-"""The tamper-evident ledger (SPEC §9): a signed hash chain of every read, draft and decision, in Redis.
+"""The tamper-evident ledger: a signed hash chain of every read, draft and decision, in Redis.
 
 Entry format, checkpoint and the `first_bad` conventions of `verify()`: `contracts.ledger`.
 
@@ -119,7 +119,7 @@ class RedisLedger:
         self._head_hint = ""
         # Threads of one process take turns, so the compare-and-set settles races between processes
         # (and with an `AsyncLedgerAppender` on the same ledger) rather than between threads: N threads
-        # losing to each other re-sign and back off (measured: a third of the gateway's CPU at 32).
+        # losing to each other re-sign and back off, which under concurrency costs more than the appends.
         self._append_lock = threading.Lock()
 
     # writes -----------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The event schema (SPEC §7): `{"id": "evt_<ulid>", "type", "created_at", "data": draft view}`, the event
+"""The event schema: `{"id": "evt_<ulid>", "type", "created_at", "data": draft view}`, the event
 types, which of them subscribers receive, and which event a draft's current status stands for."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ EventType = Literal[
 ]
 
 
-# What subscribers receive (SPEC §7); the other types only drive the Slack message.
+# What subscribers receive; the other types only drive the Slack message.
 OUTBOUND_TYPES: frozenset[str] = frozenset(
     {
         "draft.created",
@@ -64,7 +64,7 @@ def event_payload(*, type: EventType, draft: Draft, now: datetime, url: str | No
 
 @dataclass(frozen=True)
 class Event:
-    """One state change of one draft version, as readers receive it (SPEC §7); `payload` is the body."""
+    """One state change of one draft version, as readers receive it; `payload` is the body."""
 
     type: EventType
     draft_id: str

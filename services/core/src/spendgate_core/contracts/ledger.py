@@ -1,4 +1,4 @@
-"""The ledger's format (SPEC §9): entries, their canonical JSON, the signed checkpoint, and the pure
+"""The ledger's format: entries, their canonical JSON, the signed checkpoint, and the pure
 chain check that `audit verify` and the Redis ledger share. Storage is `adapters.ledger`'s.
 
 Entry format. Each entry is `seq` (1-based, contiguous), `ts`, `actor`, `action`, `account_id`,

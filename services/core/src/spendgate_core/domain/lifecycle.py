@@ -1,4 +1,4 @@
-"""The draft state machine (SPEC §5) as pure functions: each returns the next draft or raises.
+"""The draft state machine as pure functions: each returns the next draft or raises.
 
 Every state change bumps `version`; the store's compare-and-set on that version is what makes each
 transition happen at most once under concurrency.

@@ -1,4 +1,5 @@
-"""Configuration shared by every service (SPEC §2), built once in each entrypoint and passed down."""
+"""Configuration shared by every service (README, "Configuration reference"), built once in each
+entrypoint and passed down."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Human decisions (SPEC §5-§7): arm, confirm, reject, rollback. Every channel calls these, so no
+"""Human decisions: arm, confirm, reject, rollback. Every channel calls these, so no
 channel gets a shortcut: the same principal rules, two steps, four eyes, policy and ledger for all.
 
 Each use case asks the decision query (`decisions.decision_options`) whether the action is open for

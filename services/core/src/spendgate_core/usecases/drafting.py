@@ -1,4 +1,4 @@
-"""Proposing and withdrawing drafts: the only things an AI principal can cause (SPEC §4); and staging a
+"""Proposing and withdrawing drafts: the only things an AI principal can cause; and staging a
 rollback, which humans request through the same steps.
 
 A draft reads the live value first and records it as `before`; every refusal names its rule. The rules
@@ -54,7 +54,8 @@ from spendgate_core.errors import (
 )
 from spendgate_core.logs import bound, current_request_id
 from spendgate_core.metrics import DRAFTS_CREATED, DRAFTS_REFUSED
-from spendgate_core.usecases.announcing import announce, event_of
+from spendgate_core.usecases.announcing import event_of
+from spendgate_core.usecases.commit import commit
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_core.usecases.ports import AsyncCampaignReader, AsyncDraftStore, EntryRecorder
 
@@ -327,13 +328,12 @@ def withdraw_draft(*, deps: CoreDeps, principal: Principal, draft_id: str, reaso
     if not principal.sees(draft.account_id):
         raise NotFound(f"no draft {draft_id}")
     withdrawn = lifecycle.withdraw(draft, principal=principal.name, reason=reason, now=deps.clock.now())
-    deps.store.save(withdrawn, expected_version=draft.version)
-    deps.ledger.append(
+    return commit(
+        deps,
+        draft,
+        withdrawn,
         actor=principal.name,
         action="withdraw",
-        account_id=draft.account_id,
-        draft_id=draft.id,
         details={"reason": reason},
+        event="draft.withdrawn",
     )
-    announce(deps, "draft.withdrawn", withdrawn)
-    return withdrawn

@@ -1,4 +1,4 @@
-"""Read adapter for adsim, the sandbox platform (SPEC §10), with the read-only token."""
+"""Read adapter for adsim, the sandbox platform, with the read-only token."""
 
 from __future__ import annotations
 

@@ -10,11 +10,12 @@ change, not the platform's health. Any attempt that hears a proper answer closes
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import redis
 
 from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.contracts.circuit import CircuitState
 
 # KEYS: state hash, probe key, accounts set. ARGV: now_ms, threshold, cooldown_ms, account.
 # Closed: count the failure and open at the threshold. Half-open (cool-down over): the probe failed,
@@ -39,11 +40,39 @@ return 0
 """
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
 
-class CircuitBreaker:
+class Circuits:
+    """Reads every account's circuit: what the console shows and the executor's gauges count."""
+
+    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
+        self._r = client
+        self._keys = keys
+        self._accounts_key = keys.circuit_accounts()
+
+    def state(self, account_id: str) -> CircuitState:
+        fields = {_text(k): _text(v) for k, v in self._r.hgetall(self._state_key(account_id)).items()}
+        open_until_ms = int(fields.get("open_until") or 0)
+        open_until = datetime.fromtimestamp(open_until_ms / 1000, UTC) if open_until_ms > 0 else None
+        return CircuitState(account_id, failures=int(fields.get("failures") or 0), open_until=open_until)
+
+    def accounts(self) -> list[str]:
+        """Accounts that ever had an upstream failure."""
+        return sorted(_text(m) for m in self._r.smembers(self._accounts_key))
+
+    def _state_key(self, account_id: str) -> str:
+        return self._keys.circuit(account_id)
+
+
+class CircuitBreaker(Circuits):
+    """Counts an account's upstream failures and decides whether an apply may call the platform."""
+
     def __init__(
         self,
         client: redis.Redis,
@@ -53,15 +82,10 @@ class CircuitBreaker:
         probe_seconds: float,
         keys: Keys = DEFAULT_KEYS,
     ) -> None:
-        self._r = client
+        super().__init__(client, keys=keys)
         self._threshold = failure_threshold
         self._cooldown_ms = int(cooldown_seconds * 1000)
         self._probe_ms = int(probe_seconds * 1000)
-        self._keys = keys
-        self._accounts_key = keys.circuit_accounts()
-
-    def _state_key(self, account_id: str) -> str:
-        return self._keys.circuit(account_id)
 
     def _probe_key(self, account_id: str) -> str:
         return self._keys.circuit_probe(account_id)
@@ -99,8 +123,3 @@ class CircuitBreaker:
     def is_open(self, account_id: str) -> bool:
         """Open or half-open: applies for the account are paused (but for a single probe)."""
         return self._open_until_ms(account_id) > 0
-
-    def accounts(self) -> list[str]:
-        """Accounts that ever had an upstream failure (for the circuit_open gauge)."""
-        members = self._r.smembers(self._accounts_key)
-        return sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
