@@ -68,6 +68,7 @@ class ApplyJobs:
         if status in _WAITING:
             return True
         if status == JobStatus.STARTED and job.started_at is not None:
+            # RQ stamps jobs with the wall clock, not ours: compare like with like.
             return time.time() - job.started_at.timestamp() < grace_seconds
         return False
 

@@ -31,6 +31,7 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
+    # An HTTP-date is the platform's wall clock; only the wall clock can tell how far off it is.
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
