@@ -367,7 +367,7 @@ def latency_scenario(
                 campaign = h.core.reader.get_campaign(account, campaign_id)
                 draft = h.propose_budget(account, campaign, up=(i // len(fields)) % 2 == 0)
                 token = h.arm(draft)
-                key = f"sg:draft:{draft.id}"
+                key = h.keys.draft(draft.id)
                 channel = f"__keyspace@0__:{key}"
                 pubsub.subscribe(channel)
                 listener_ready(pubsub)

@@ -9,13 +9,14 @@ from tests.support import drafting
 from tests.support.stack import ADSIM_READ_TOKEN, World
 
 from spendgate_approvals.apply_queue import RqApplyQueue
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.contracts.jobs import ApplyQueue
 from spendgate_core.domain.models import CampaignStatus, Draft, DraftStatus
 from spendgate_core.domain.money import to_major
 from spendgate_core.domain.platform import Campaign
 from spendgate_core.domain.principals import Principal, PrincipalDirectory
-from spendgate_core.runtime.bootstrap import build_core
+from spendgate_core.runtime.bootstrap import build_core, redis_keys
 from spendgate_core.runtime.settings import ReaderSettings, load_settings
 from spendgate_core.usecases import deciding as approval
 from spendgate_core.usecases.deps import CoreDeps
@@ -28,6 +29,7 @@ class Hands:
     """Core wired against the scenario's Redis and adsim, plus the agent and a human approver."""
 
     core: CoreDeps
+    keys: Keys
     redis: redis.Redis
     agent: Principal
     alice: Principal
@@ -110,9 +112,12 @@ def hands(world: World) -> Hands:
     )
     client = redis.Redis.from_url(world.redis_url, socket_timeout=10)
     reader = AdsimReader(adsim_client(world.adsim_url, ADSIM_READ_TOKEN))
-    core = build_core(settings, client=client, reader=reader)
+    keys = redis_keys(settings)
+    core = build_core(settings, client=client, keys=keys, reader=reader)
     directory = PrincipalDirectory(world.principals_file)
     agent = directory.authenticate(world.tokens.agent)
     alice = directory.authenticate(world.tokens.alice)
     assert agent is not None and alice is not None
-    return Hands(core=core, redis=client, agent=agent, alice=alice, apply_queue=RqApplyQueue(client))
+    return Hands(
+        core=core, keys=keys, redis=client, agent=agent, alice=alice, apply_queue=RqApplyQueue(client)
+    )

@@ -22,7 +22,7 @@ import redis
 from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.domain.models import TERMINAL_STATUSES, CampaignStatus, Draft, DraftStatus
 from spendgate_core.domain.principals import PrincipalDirectory
-from spendgate_core.runtime.bootstrap import build_core
+from spendgate_core.runtime.bootstrap import build_core, redis_keys
 from spendgate_core.runtime.settings import load_settings
 from spendgate_executor import wiring
 from spendgate_executor.deps import ExecutorDeps
@@ -117,7 +117,9 @@ def _harness(
         return executor.rewire()
 
     settings = load_settings(ExecutorSettings)
-    core = build_core(settings, client=client, reader=AdsimReader(reads), clock=clock)
+    core = build_core(
+        settings, client=client, reader=AdsimReader(reads), clock=clock, keys=redis_keys(settings)
+    )
     return Harness(
         world=world,
         core=core,

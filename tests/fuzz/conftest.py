@@ -22,7 +22,7 @@ from starlette.routing import Route
 from spendgate_approvals.app import create_app
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_core.domain.principals import PrincipalDirectory, new_token, token_digest
-from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client
+from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client, redis_keys
 from tests.support import drafting
 from tests.support.servers import serve_in_thread
 from tests.support.stack import ADSIM_READ_TOKEN, US, World
@@ -58,7 +58,7 @@ def propose_drafts(world: World) -> Drafts:
     client = redis_client(settings_)
     reader = adsim_reader(settings_, ADSIM_READ_TOKEN)
     try:
-        core = build_core(settings_, client=client, reader=reader)
+        core = build_core(settings_, client=client, reader=reader, keys=redis_keys(settings_))
         agent = PrincipalDirectory(world.principals_file).authenticate(world.tokens.agent)
         assert agent is not None
         campaigns = [c for c in reader.list_campaigns(US) if 10_000 <= c.daily_budget <= 900_000]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from spendgate_core.domain.principals import Principal, PrincipalDirectory
-from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client
+from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client, redis_keys
 from spendgate_core.runtime.settings import ReaderSettings
 from spendgate_core.usecases.deps import CoreDeps
 from tests.support.clock import MovableClock
@@ -25,7 +25,7 @@ def core(world: World, clock: MovableClock) -> Iterator[CoreDeps]:
     settings = world.settings(ReaderSettings)
     client = redis_client(settings)
     reader = adsim_reader(settings, ADSIM_READ_TOKEN)
-    yield build_core(settings, client=client, reader=reader, clock=clock)
+    yield build_core(settings, client=client, reader=reader, clock=clock, keys=redis_keys(settings))
     reader.close()
     client.close()
 

@@ -15,6 +15,7 @@ from spendgate_core.adapters.ledger import AsyncLedgerAppender, RedisLedger
 from spendgate_core.contracts.ledger import EntryRequest, LedgerCorruptError
 from spendgate_core.contracts.signing import LedgerSigner
 from spendgate_core.domain.clock import SystemClock
+from tests.support.stack import KEYS
 
 pytestmark = pytest.mark.anyio
 
@@ -35,7 +36,7 @@ async def async_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
 
 
 def make_ledger(url: str) -> RedisLedger:
-    return RedisLedger(redis=redis.Redis.from_url(url), signer=SIGNER, clock=SystemClock())
+    return RedisLedger(redis=redis.Redis.from_url(url), signer=SIGNER, clock=SystemClock(), keys=KEYS)
 
 
 async def test_appends_chain_and_verify(redis_url: str, async_client: redis.asyncio.Redis) -> None:

@@ -22,6 +22,7 @@ from spendgate_core.contracts.ledger import GENESIS_HASH, EntryRequest, LedgerCo
 from spendgate_core.contracts.signing import LedgerSigner, generate_key_file, load_signing_key
 from spendgate_core.domain.clock import SystemClock
 from spendgate_core.usecases.ports import Ledger
+from tests.support.stack import KEYS
 
 SIGNER = LedgerSigner(Ed25519PrivateKey.generate())
 
@@ -77,7 +78,7 @@ def fill_busy(url: str, *, threads: int = 4, per_thread: int = 30) -> int:
 @pytest.fixture
 def ledger(redis_client: redis.Redis) -> Ledger:
     """Typed as the port, so mypy checks that RedisLedger implements it."""
-    return RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock())
+    return RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock(), keys=KEYS)
 
 
 def test_append_links_and_signs(ledger: Ledger) -> None:
@@ -119,7 +120,7 @@ def test_append_refuses_bad_input(ledger: Ledger, action: str, details: dict[str
 
 
 def test_append_many_chains_a_batch_in_order(redis_client: redis.Redis) -> None:
-    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock())
+    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock(), keys=KEYS)
     ledger.append(actor="claude", action="read")
     batch = ledger.append_many(
         [
@@ -138,7 +139,7 @@ def test_append_many_chains_a_batch_in_order(redis_client: redis.Redis) -> None:
 
 
 def test_a_batch_is_stored_whole_or_not_at_all(redis_client: redis.Redis) -> None:
-    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock())
+    ledger = RedisLedger(redis=redis_client, signer=SIGNER, clock=StepClock(), keys=KEYS)
     with pytest.raises(ValueError, match="not representable"):
         ledger.append_many(
             [
@@ -186,13 +187,18 @@ def test_naive_clock_is_refused(redis_client: redis.Redis) -> None:
             return datetime(2025, 1, 1)  # naive: the mistake under test
 
     with pytest.raises(ValueError):
-        RedisLedger(redis=redis_client, signer=SIGNER, clock=NaiveClock()).append(actor="a", action="read")
+        RedisLedger(redis=redis_client, signer=SIGNER, clock=NaiveClock(), keys=KEYS).append(
+            actor="a", action="read"
+        )
 
 
 def test_client_must_return_bytes(redis_url: str) -> None:
     with pytest.raises(ValueError, match="decode_responses"):
         RedisLedger(
-            redis=redis.Redis.from_url(redis_url, decode_responses=True), signer=SIGNER, clock=SystemClock()
+            redis=redis.Redis.from_url(redis_url, decode_responses=True),
+            signer=SIGNER,
+            clock=SystemClock(),
+            keys=KEYS,
         )
 
 
@@ -275,7 +281,10 @@ def test_eight_threads_append_one_linear_chain(redis_url: str) -> None:
 def _append_in_child(url: str, key_file: str, worker: int, count: int, start: Any) -> None:
     """Runs in a spawned process: its own interpreter, key load and Redis connection."""
     ledger = RedisLedger(
-        redis=redis.Redis.from_url(url), signer=load_signing_key(Path(key_file)), clock=SystemClock()
+        redis=redis.Redis.from_url(url),
+        signer=load_signing_key(Path(key_file)),
+        clock=SystemClock(),
+        keys=KEYS,
     )
     start.wait(timeout=30)
     for i in range(count):
@@ -297,7 +306,10 @@ def test_four_processes_append_one_linear_chain(redis_url: str, tmp_path: Path) 
         p.join(timeout=90)
     assert [p.exitcode for p in procs] == [0, 0, 0, 0]
     ledger = RedisLedger(
-        redis=redis.Redis.from_url(redis_url), signer=load_signing_key(key_file), clock=SystemClock()
+        redis=redis.Redis.from_url(redis_url),
+        signer=load_signing_key(key_file),
+        clock=SystemClock(),
+        keys=KEYS,
     )
     report = ledger.verify()
     assert (report.ok, report.entries) == (True, 400), report

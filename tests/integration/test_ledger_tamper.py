@@ -16,6 +16,7 @@ from spendgate_core.contracts.ledger import GENESIS_HASH, LedgerCorruptError, Le
 from spendgate_core.contracts.signing import LedgerSigner
 from spendgate_core.domain.clock import SystemClock
 from tests.integration.test_ledger_redis import SIGNER, fill_busy, make_ledger
+from tests.support.stack import KEYS
 
 ENTRIES, HEAD = "sg:ledger:entries", "sg:ledger:head"
 N = 120
@@ -161,7 +162,7 @@ def test_whole_chain_rewritten_with_another_key_is_found(
     redis_client.rpush(ENTRIES, *forged)
     redis_client.set(HEAD, _head_for(mallory, len(forged), prev))
     # The forgery is internally consistent; only the key gives it away, at the very first entry.
-    assert RedisLedger(redis=redis_client, signer=mallory, clock=SystemClock()).verify().ok
+    assert RedisLedger(redis=redis_client, signer=mallory, clock=SystemClock(), keys=KEYS).verify().ok
     _bad_at(busy, 1, "entry 1 is not signed by the ledger key")
 
 
@@ -228,7 +229,7 @@ def test_random_checkpoint_tampering_is_always_found(redis_url: str, redis_clien
 
 def test_hiding_an_entry_from_an_account_audit_view_is_detected(redis_client: redis.Redis) -> None:
     """Regression: the per-account index used to be outside verify, so entries could vanish from views."""
-    ledger = RedisLedger(redis=redis_client, signer=_review_signer(), clock=SystemClock())
+    ledger = RedisLedger(redis=redis_client, signer=_review_signer(), clock=SystemClock(), keys=KEYS)
     for n in range(5):
         ledger.append(actor="alice", action="read", account_id="acc_us_001", details={"n": n})
     assert ledger.verify().ok

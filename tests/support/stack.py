@@ -9,12 +9,16 @@ from typing import Any, TypeVar
 from pydantic_settings import BaseSettings
 
 from spendgate_cli.dev.state import DEFAULT_POLICY as DEFAULT_POLICY  # the policy `make run` writes
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.contracts.signing import generate_key_file
 from spendgate_core.domain.principals import Principal, new_token, render_principal, token_digest
 
 ADSIM_READ_TOKEN = "adsim-read-test-token"
 ADSIM_WRITE_TOKEN = "adsim-write-test-token"
 US, EU, JP = "acc_us_001", "acc_eu_002", "acc_jp_003"
+# The key names of the services when SPENDGATE_REDIS_NAMESPACE is not set: for tests that build an
+# adapter themselves or look into Redis.
+KEYS = Keys("sg")
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from spendgate_core.usecases import deciding as approval
 from spendgate_core.usecases.deps import CoreDeps
 from tests.integration.approvals.conftest import MovableClock, mark_applied
 from tests.support import drafting
-from tests.support.stack import EU, JP, US, World
+from tests.support.stack import EU, JP, KEYS, US, World
 
 from .conftest import Person, propose
 
@@ -169,6 +169,7 @@ def test_the_operations_page_shows_circuits_queues_and_deliveries(
             "duration_ms": 12,
             "next_attempt_at": None,
         },
+        keys=KEYS,
     )
     page = alice.get("/console/ops").text
     assert "circuit-open" in page and "applies paused after repeated upstream failures" in page

@@ -10,6 +10,7 @@ import redis
 from spendgate_approvals.console.sessions import PendingConfirm, SessionStore
 from spendgate_core.domain.principals import Principal
 from tests.integration.approvals.conftest import MovableClock
+from tests.support.stack import KEYS
 
 ALICE = Principal(
     name="alice@example.com", kind="human", token_sha256="a" * 64, roles=("approver",), accounts=("*",)
@@ -17,7 +18,7 @@ ALICE = Principal(
 
 
 def store(client: redis.Redis, clock: MovableClock) -> SessionStore:
-    return SessionStore(client, clock=clock, ttl=timedelta(hours=8))
+    return SessionStore(client, clock=clock, ttl=timedelta(hours=8), keys=KEYS)
 
 
 def test_a_session_round_trips_and_expires_on_the_service_clock(redis_client: redis.Redis) -> None:

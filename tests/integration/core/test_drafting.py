@@ -14,7 +14,6 @@ import redis.asyncio
 from prometheus_client import REGISTRY
 
 from spendgate_core.adapters import events
-from spendgate_core.adapters.keys import DEFAULT_KEYS
 from spendgate_core.adapters.ledger import AsyncLedgerAppender, RedisLedger
 from spendgate_core.adapters.platforms.live import LiveAdsimReader
 from spendgate_core.adapters.store import AsyncDraftStore, RedisDraftStore
@@ -25,7 +24,7 @@ from spendgate_core.errors import DuplicateDraft, NotFound, PolicyViolation
 from spendgate_core.usecases import drafting
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_core.usecases.drafting import DraftIO
-from tests.support.stack import ADSIM_READ_TOKEN, World
+from tests.support.stack import ADSIM_READ_TOKEN, KEYS, World
 
 pytestmark = pytest.mark.anyio
 
@@ -38,7 +37,9 @@ async def io(world: World, core: CoreDeps) -> AsyncIterator[DraftIO]:
     live = LiveAdsimReader(world.adsim_url, ADSIM_READ_TOKEN)
     assert isinstance(core.store, RedisDraftStore) and isinstance(core.ledger, RedisLedger)
     # Each entry appended at once (the gateway batches them; batching has its own tests).
-    yield DraftIO(reader=live, store=AsyncDraftStore(client), ledger=AsyncLedgerAppender(core.ledger, client))
+    yield DraftIO(
+        reader=live, store=AsyncDraftStore(client, keys=KEYS), ledger=AsyncLedgerAppender(core.ledger, client)
+    )
     await live.aclose()
     await client.aclose()
 
@@ -65,7 +66,7 @@ async def test_a_proposal_is_stored_ledgered_and_announced(
     entry = core.ledger.latest(limit=1)[0]
     assert (entry.action, entry.draft_id, entry.details["kind"]) == ("draft", draft.id, "budget_change")
     assert core.ledger.verify().ok
-    stream = core.store.client.xrange(DEFAULT_KEYS.events())  # type: ignore[attr-defined]
+    stream = core.store.client.xrange(KEYS.events())  # type: ignore[attr-defined]
     assert [fields[b"draft_id"].decode() for _, fields in stream] == [draft.id]
 
 
@@ -106,8 +107,8 @@ async def test_the_event_is_written_with_the_draft_once(
         new_daily_budget=Decimal(campaign.daily_budget + 100) / 100, reason="up",
     )  # fmt: skip
     client = core.store.client  # type: ignore[attr-defined]
-    assert events.publish(client, type="draft.created", draft=draft) is None  # already announced
-    [(_, fields)] = client.xrange(DEFAULT_KEYS.events())
+    assert events.publish(client, type="draft.created", draft=draft, keys=KEYS) is None  # already announced
+    [(_, fields)] = client.xrange(KEYS.events())
     assert (fields[b"type"], fields[b"draft_id"].decode()) == (b"draft.created", draft.id)
     without_events = replace(core, events=None)
     second = core.reader.list_campaigns(ACCOUNT)[1]
@@ -115,7 +116,7 @@ async def test_the_event_is_written_with_the_draft_once(
         deps=without_events, io=io, principal=people["agent"], account_id=ACCOUNT, campaign_id=second.id,
         new_daily_budget=Decimal(second.daily_budget + 100) / 100, reason="up",
     )  # fmt: skip
-    assert len(client.xrange(DEFAULT_KEYS.events())) == 1  # no sink wired, nothing announced
+    assert len(client.xrange(KEYS.events())) == 1  # no sink wired, nothing announced
 
 
 class SlowStore:
@@ -159,5 +160,5 @@ async def test_a_cancelled_proposal_still_ledgers_and_announces_what_it_stored(
     [draft] = core.store.list(accounts=None, status=DraftStatus.PENDING, limit=10)
     entry = core.ledger.latest(limit=1)[0]
     assert (entry.action, entry.draft_id) == ("draft", draft.id)
-    stream = core.store.client.xrange(DEFAULT_KEYS.events())  # type: ignore[attr-defined]
+    stream = core.store.client.xrange(KEYS.events())  # type: ignore[attr-defined]
     assert [fields[b"draft_id"].decode() for _, fields in stream] == [draft.id]

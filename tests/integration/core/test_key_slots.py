@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
 import redis
 import redis.asyncio
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -23,6 +24,9 @@ from spendgate_core.contracts.signing import LedgerSigner
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.clock import SystemClock
 from spendgate_core.domain.models import DraftStatus
+from spendgate_core.errors import ConfigError
+from spendgate_core.runtime.bootstrap import redis_keys
+from spendgate_core.runtime.settings import RedisSettings, load_settings
 from tests.unit.core.factories import T0, budget_draft
 
 KEYS = Keys("{tenant}")
@@ -93,9 +97,32 @@ def test_store_ledger_and_events_write_only_keys_of_the_namespace_slot(redis_cli
     assert set(written.values()) == {key_slot(b"{tenant}")}, sorted(written)
 
 
-def test_the_default_namespace_keeps_the_single_redis_key_names(redis_client: redis.Redis) -> None:
-    store = RedisDraftStore(redis_client)
+def test_the_default_namespace_keeps_the_single_redis_key_names(
+    redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SPENDGATE_REDIS_NAMESPACE", raising=False)
+    keys = redis_keys(load_settings(RedisSettings))
+    store = RedisDraftStore(redis_client, keys=keys)
     draft = budget_draft()
     store.create(draft, max_pending=25)
     assert redis_client.exists(f"sg:draft:{draft.id}")
-    assert Keys().ledger_entries() == "sg:ledger:entries"
+    assert keys.ledger_entries() == "sg:ledger:entries"
+
+
+@pytest.mark.parametrize("namespace", ["sg", "{sg}", "acme-prod", "{acme}.eu", "a_b.c"])
+def test_a_namespace_setting_is_plain_characters_with_at_most_one_hash_tag(
+    namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPENDGATE_REDIS_NAMESPACE", namespace)
+    assert redis_keys(load_settings(RedisSettings)).draft("d") == f"{namespace}:draft:d"
+
+
+@pytest.mark.parametrize("namespace", ["", "a:b", "{}", "{a}{b}", "x{y", "a b", "sg*", "n" * 65])
+def test_a_namespace_that_would_break_the_key_names_is_refused_in_one_line(
+    namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SPENDGATE_REDIS_NAMESPACE", namespace)
+    with pytest.raises(ConfigError, match=r"SPENDGATE_REDIS_NAMESPACE: .*not a key namespace"):
+        load_settings(RedisSettings)
+    with pytest.raises(ValueError):
+        Keys(namespace)

@@ -12,12 +12,13 @@ from spendgate_core.adapters.store import RedisDraftStore
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import DraftStatus
 from spendgate_core.errors import DuplicateDraft, PolicyViolation, VersionConflict
+from tests.support.stack import KEYS
 from tests.unit.core.factories import T0, budget_draft
 
 
 @pytest.fixture
 def store(redis_client: redis.Redis) -> RedisDraftStore:
-    return RedisDraftStore(redis_client)
+    return RedisDraftStore(redis_client, keys=KEYS)
 
 
 def test_create_get_list(store: RedisDraftStore) -> None:
@@ -180,7 +181,7 @@ async def test_account_counters_agree_with_the_store_and_share_concurrent_reads(
     )
     client = redis.asyncio.Redis.from_url(redis_url)
     try:
-        counters = AsyncDraftStore(client)
+        counters = AsyncDraftStore(client, keys=KEYS)
         expected = (store.envelope_used("acc_us_001", now=T0), store.open_count("acc_us_001"))
         assert expected == (50_000, 3)
         assert await counters.account_counters("acc_us_001", now=T0) == expected

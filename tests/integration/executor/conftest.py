@@ -11,7 +11,7 @@ import redis
 
 from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.domain.principals import PrincipalDirectory
-from spendgate_core.runtime.bootstrap import build_core
+from spendgate_core.runtime.bootstrap import build_core, redis_keys
 from spendgate_core.runtime.settings import ReaderSettings, load_settings
 from spendgate_executor import wiring
 from spendgate_executor.deps import ExecutorDeps
@@ -51,7 +51,9 @@ def harness(
 
     settings = load_settings(ReaderSettings)
     reader_http = adsim_client(world.adsim_url, ADSIM_READ_TOKEN)
-    core = build_core(settings, client=redis_client, reader=AdsimReader(reader_http), clock=clock)
+    core = build_core(
+        settings, client=redis_client, reader=AdsimReader(reader_http), clock=clock, keys=redis_keys(settings)
+    )
     with httpx.Client(base_url=world.adsim_url, timeout=10) as adsim:
         try:
             yield Harness(

@@ -20,7 +20,7 @@ from spendgate_gateway.app import create_app
 from spendgate_gateway.settings import GatewaySettings
 from tests.support.processes import RedisServer
 from tests.support.servers import serve_in_thread
-from tests.support.stack import ADSIM_READ_TOKEN, World, make_world
+from tests.support.stack import ADSIM_READ_TOKEN, KEYS, World, make_world
 
 CONSOLE = "http://console.test:8081"
 
@@ -103,7 +103,7 @@ def read_entries(world: World) -> list[LedgerEntry]:
     """Every `read` ledger entry, oldest first (and the whole ledger must verify)."""
     with redis.Redis.from_url(world.redis_url) as client:
         ledger = RedisLedger(
-            redis=client, signer=load_signing_key(world.ledger_key_file), clock=SystemClock()
+            redis=client, signer=load_signing_key(world.ledger_key_file), clock=SystemClock(), keys=KEYS
         )
         assert ledger.verify().ok
         return [e for e in ledger.export() if e.action == "read"]

@@ -20,7 +20,7 @@ from tests.integration.gateway.conftest import (
     tool_error,
 )
 from tests.support.servers import serve_in_thread
-from tests.support.stack import EU, JP, US, World
+from tests.support.stack import EU, JP, KEYS, US, World
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +29,7 @@ MODES = ["auto", "legacy"]
 
 def stored(world: World, draft_id: str) -> Draft:
     with redis.Redis.from_url(world.redis_url) as client:
-        return RedisDraftStore(client).get(draft_id)
+        return RedisDraftStore(client, keys=KEYS).get(draft_id)
 
 
 def budget(world: World, account_id: str, campaign_id: str) -> int:

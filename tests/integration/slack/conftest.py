@@ -26,7 +26,7 @@ from starlette.routing import Route
 from spendgate_approvals.app import create_app
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_core.domain.principals import Principal, PrincipalDirectory
-from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client
+from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client, redis_keys
 from spendgate_core.usecases.deps import CoreDeps
 from tests.support import drafting
 from tests.support.clock import MovableClock
@@ -195,7 +195,7 @@ def slack(world: World, fake_slack: tuple[FakeSlack, str]) -> Iterator[SlackWorl
     )
     client = redis_client(settings)
     reader = adsim_reader(settings, ADSIM_READ_TOKEN)
-    core = build_core(settings, client=client, reader=reader, clock=clock)
+    core = build_core(settings, client=client, reader=reader, clock=clock, keys=redis_keys(settings))
     directory = PrincipalDirectory(world.principals_file)
     people = {n: p for n, t in vars(world.tokens).items() if (p := directory.authenticate(t)) is not None}
     with serve_in_thread(create_app(settings, clock=clock)) as url, httpx.Client(timeout=30) as http:

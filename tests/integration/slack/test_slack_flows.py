@@ -9,12 +9,13 @@ from rq import Queue
 from rq.serializers import JSONSerializer
 
 from spendgate_approvals.slack.client import SlackApi, SlackConfig
-from spendgate_approvals.slack.notifier import RETRY_KEY, SlackNotifier, slack_retries
+from spendgate_approvals.slack.notifier import SlackNotifier, slack_retries
 from spendgate_approvals.slack.state import SlackState
 from spendgate_core.adapters import events
 from spendgate_core.contracts.jobs import APPLY_QUEUE, apply_job_id
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import DraftStatus
+from tests.support.stack import KEYS
 from tests.support.waiting import eventually
 
 from .conftest import BOT_TOKEN, CHANNEL, SlackWorld, action_ids
@@ -146,7 +147,7 @@ def test_outcomes_from_other_channels_update_the_message(slack: SlackWorld) -> N
     applied = store.save(
         lifecycle.mark_applied(applying, now=now, applied_changes=(0,)), expected_version=applying.version
     )
-    assert events.publish(slack.redis, type="draft.applied", draft=applied, now=now)
+    assert events.publish(slack.redis, type="draft.applied", draft=applied, now=now, keys=KEYS)
 
     # The approval's own updates may still be arriving: wait for the message to settle on "Applied".
     def shows_applied() -> bool:
@@ -162,7 +163,9 @@ def test_slack_errors_do_not_lose_the_message(slack: SlackWorld) -> None:
     slack.fake.fail_next.append("ratelimited")
     draft_id = slack.propose()
     slack.fake.wait_for("chat.postMessage", 1)
-    slack.wait(lambda: slack.redis.zcard(RETRY_KEY) == 1, what="the failed post to wait for a retry")
+    slack.wait(
+        lambda: slack.redis.zcard(KEYS.slack_retries()) == 1, what="the failed post to wait for a retry"
+    )
     assert _pending(slack.redis) == 0  # the event itself is done with
 
     # Another replica's pass, once the retry is due (its backoff is seconds: move the clock, not sleep).
@@ -173,18 +176,19 @@ def test_slack_errors_do_not_lose_the_message(slack: SlackWorld) -> None:
         deps=slack.core,
         client=slack.redis,
         api=SlackApi(config),
-        state=SlackState(slack.redis),
-        retries=slack_retries(slack.redis, clock=slack.clock),
+        state=SlackState(slack.redis, keys=KEYS),
+        retries=slack_retries(slack.redis, clock=slack.clock, keys=KEYS),
         consumer="another-replica",
+        keys=KEYS,
     )
     assert replica.retry_due() == 0  # not due yet
     slack.clock.advance(10)
     replica.retry_due()  # this replica, or the app's own consumer if it got there first
-    slack.wait(lambda: slack.redis.zcard(RETRY_KEY) == 0, what="the retry to be taken and settled")
+    slack.wait(lambda: slack.redis.zcard(KEYS.slack_retries()) == 0, what="the retry to be taken and settled")
     posts = slack.fake.wait_for("chat.postMessage", 2)
     assert action_ids(posts[-1]["blocks"]) == ["spendgate_arm", "spendgate_reject"]
     assert posts[-1]["blocks"][-2]["elements"][0]["value"] == draft_id
-    assert slack.redis.zcard(RETRY_KEY) == 0
+    assert slack.redis.zcard(KEYS.slack_retries()) == 0
 
 
 def _pending(client: redis.Redis) -> int:

@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 from spendgate_approvals.app import create_app
 from spendgate_approvals.settings import ApprovalsSettings
 from spendgate_core.domain.principals import Principal, PrincipalDirectory
-from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client
+from spendgate_core.runtime.bootstrap import adsim_reader, build_core, redis_client, redis_keys
 from spendgate_core.usecases.deps import CoreDeps
 from tests.support import drafting
 from tests.support.servers import serve_in_thread
@@ -95,7 +95,7 @@ def core(world: World) -> Iterator[tuple[CoreDeps, redis.Redis]]:
     settings = settings_for(world)
     client = redis_client(settings)
     reader = adsim_reader(settings, ADSIM_READ_TOKEN)
-    yield build_core(settings, client=client, reader=reader), client
+    yield build_core(settings, client=client, reader=reader, keys=redis_keys(settings)), client
     reader.close()
     client.close()
 

@@ -11,7 +11,6 @@ import pytest
 import redis
 
 from spendgate_core.adapters import events
-from spendgate_core.adapters.keys import DEFAULT_KEYS as KEYS
 from spendgate_core.contracts.views import draft_view
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.principals import Principal
@@ -19,6 +18,7 @@ from spendgate_core.errors import Conflict, DuplicateDraft
 from spendgate_core.usecases import deciding as approval
 from spendgate_core.usecases.deps import CoreDeps
 from tests.support import drafting
+from tests.support.stack import KEYS
 
 from .conftest import Hooks
 
@@ -100,7 +100,9 @@ def test_a_lapsed_arm_is_announced(hooks: Hooks, people: dict[str, Principal]) -
 
 def test_one_event_per_draft_version(hooks: Hooks) -> None:
     draft = hooks.core.store.get(hooks.propose())
-    assert events.publish(hooks.redis, type="draft.created", draft=draft) is None  # already announced
+    assert (
+        events.publish(hooks.redis, type="draft.created", draft=draft, keys=KEYS) is None
+    )  # already announced
     assert len(stream(hooks.redis)) == 1
 
 
@@ -112,7 +114,10 @@ def test_a_new_draft_is_announced_in_the_same_step_as_it_is_stored(hooks: Hooks)
         hooks.propose()  # the same campaign field
     assert [(e["draft_id"], e["type"]) for e in stream(hooks.redis)] == [(draft_id, "draft.created")]
     assert hooks.redis.get(KEYS.event_marker(draft_id, 1)) is not None
-    assert events.reconcile(store=hooks.core.store, client=hooks.redis, now=hooks.core.clock.now()) == []
+    assert (
+        events.reconcile(store=hooks.core.store, client=hooks.redis, now=hooks.core.clock.now(), keys=KEYS)
+        == []
+    )
 
 
 def test_a_new_draft_stands_when_its_event_cannot_be_written(
@@ -125,7 +130,7 @@ def test_a_new_draft_stands_when_its_event_cannot_be_written(
     assert hooks.redis.get(KEYS.event_marker(draft_id, 1)) is None  # left for reconcile
     hooks.redis.delete(KEYS.events())
     now = hooks.core.clock.now()
-    assert events.reconcile(store=hooks.core.store, client=hooks.redis, now=now) == [draft_id]
+    assert events.reconcile(store=hooks.core.store, client=hooks.redis, now=now, keys=KEYS) == [draft_id]
     assert [e["type"] for e in stream(hooks.redis)] == ["draft.created"]
 
 
@@ -134,15 +139,15 @@ def test_a_publish_that_cannot_be_written_leaves_no_marker(hooks: Hooks) -> None
     rejected = draft.model_copy(update={"version": 2})
     hooks.redis.rename(KEYS.events(), "moved-away")
     hooks.redis.set(KEYS.events(), "not a stream")
-    assert events.publish(hooks.redis, type="draft.rejected", draft=rejected) is None
+    assert events.publish(hooks.redis, type="draft.rejected", draft=rejected, keys=KEYS) is None
     assert hooks.redis.get(KEYS.event_marker(draft.id, 2)) is None  # so reconcile may announce it later
     hooks.redis.delete(KEYS.events())
-    assert events.publish(hooks.redis, type="draft.rejected", draft=rejected) is not None
+    assert events.publish(hooks.redis, type="draft.rejected", draft=rejected, keys=KEYS) is not None
 
 
 def test_a_failing_publish_does_not_fail_the_decision(hooks: Hooks, people: dict[str, Principal]) -> None:
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
-    broken: CoreDeps = dataclasses.replace(hooks.core, events=events.RedisEvents(dead))
+    broken: CoreDeps = dataclasses.replace(hooks.core, events=events.RedisEvents(dead, keys=KEYS))
     draft_id = hooks.propose()
     rejected = approval.reject(
         deps=broken, principal=people["bob"], draft_id=draft_id, reason="no", channel="rest"
@@ -162,29 +167,29 @@ def test_reconcile_announces_what_was_lost_once(hooks: Hooks, people: dict[str, 
         expected_version=draft.version,
     )
     assert events.reconcile(
-        store=core.store, client=hooks.redis, now=core.clock.now(), url_for=core.draft_url
+        store=core.store, client=hooks.redis, now=core.clock.now(), url_for=core.draft_url, keys=KEYS
     ) == [draft_id]
-    assert events.reconcile(store=core.store, client=hooks.redis, now=core.clock.now()) == []
+    assert events.reconcile(store=core.store, client=hooks.redis, now=core.clock.now(), keys=KEYS) == []
     last = stream(hooks.redis)[-1]
     assert last["type"] == "draft.rejected" and json.loads(last["payload"])["data"]["version"] == lost.version
     # Outside the lookback nothing is dug up.
     later = core.clock.now() + timedelta(hours=7)
     hooks.redis.delete(KEYS.event_marker(draft_id, lost.version))
-    assert events.reconcile(store=core.store, client=hooks.redis, now=later) == []
+    assert events.reconcile(store=core.store, client=hooks.redis, now=later, keys=KEYS) == []
 
 
 def test_consumer_groups_share_and_acknowledge(hooks: Hooks) -> None:
-    events.ensure_group(hooks.redis, "test")
-    events.ensure_group(hooks.redis, "test")  # idempotent
+    events.ensure_group(hooks.redis, "test", keys=KEYS)
+    events.ensure_group(hooks.redis, "test", keys=KEYS)  # idempotent
     first, second = hooks.propose(), hooks.propose(skip=1)
-    one = events.read_new(hooks.redis, group="test", consumer="a", count=1, block_ms=None)
-    two = events.read_new(hooks.redis, group="test", consumer="b", count=10, block_ms=None)
+    one = events.read_new(hooks.redis, group="test", consumer="a", count=1, block_ms=None, keys=KEYS)
+    two = events.read_new(hooks.redis, group="test", consumer="b", count=10, block_ms=None, keys=KEYS)
     assert [e.draft_id for _, e in one if e] == [first] and [e.draft_id for _, e in two if e] == [second]
-    events.ack(hooks.redis, group="test", stream_ids=[one[0][0]])
+    events.ack(hooks.redis, group="test", stream_ids=[one[0][0]], keys=KEYS)
     # b died holding its entry: a takes it over once it has been idle long enough.
-    claimed = events.claim_stale(hooks.redis, group="test", consumer="a", min_idle_ms=0, count=10)
+    claimed = events.claim_stale(hooks.redis, group="test", consumer="a", min_idle_ms=0, count=10, keys=KEYS)
     assert [e.draft_id for _, e in claimed if e] == [second]
-    assert events.recent_deliveries(hooks.redis) == []
+    assert events.recent_deliveries(hooks.redis, keys=KEYS) == []
 
 
 class _Later:

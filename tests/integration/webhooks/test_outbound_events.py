@@ -28,12 +28,12 @@ from spendgate_core.usecases import deciding as approval
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_executor import wiring
 from spendgate_executor.events.config import EventSettings, event_config
-from spendgate_executor.events.deliveries import DELIVER_JOB, DUE_KEY, Deliveries
-from spendgate_executor.events.relay import RECONCILE_LOCK, EventRelay, relay_events
+from spendgate_executor.events.deliveries import DELIVER_JOB, Deliveries
+from spendgate_executor.events.relay import EventRelay, relay_events
 from spendgate_executor.settings import ExecutorSettings
 from tests.support.executor import ExecutorWiring
 from tests.support.servers import serve_in_thread
-from tests.support.stack import World
+from tests.support.stack import KEYS, World
 from tests.support.waiting import eventually
 
 from .conftest import SECRET, Hooks
@@ -125,7 +125,7 @@ def pump(
     def settled() -> bool:
         if until():
             return True
-        relay_events(client, deliveries, subscribers=(url,), consumer="worker-1")
+        relay_events(client, deliveries, subscribers=(url,), consumer="worker-1", keys=KEYS)
         deliveries.enqueue_due()
         work(executor, world)
         return False
@@ -143,10 +143,12 @@ def test_a_failing_subscriber_is_retried_and_gets_the_event_once(
     subscriber, url = receiver
     subscriber.script = [500, 500]
     deliveries = wire(url)
-    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1")  # the group exists first
+    relay_events(
+        hooks.redis, deliveries, subscribers=(url,), consumer="worker-1", keys=KEYS
+    )  # the group exists first
     draft_id = hooks.propose()
 
-    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1")
+    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1", keys=KEYS)
     assert deliveries.enqueue_due() == 1
     assert deliveries.enqueue_due() == 0  # leased to the job just enqueued
     (job_id,) = Queue(EVENTS_QUEUE, connection=hooks.redis, serializer=JSONSerializer).get_job_ids()
@@ -174,7 +176,7 @@ def test_a_failing_subscriber_is_retried_and_gets_the_event_once(
     assert event["type"] == "draft.created" and event["id"] == event_id
     assert event["data"]["id"] == draft_id and event["data"]["status"] == "pending"
 
-    log = events.recent_deliveries(hooks.redis, limit=10)
+    log = events.recent_deliveries(hooks.redis, limit=10, keys=KEYS)
     assert [(e["attempt"], e["outcome"], e["http_status"]) for e in log] == [
         (3, "delivered", 200),
         (2, "retrying", 500),
@@ -183,7 +185,7 @@ def test_a_failing_subscriber_is_retried_and_gets_the_event_once(
     assert log[0]["url"].endswith("/hooks/spendgate")  # no query string (it may hold a token)
     assert log[0]["type"] == "draft.created" and log[0]["draft_id"] == draft_id
     assert log[1]["next_attempt_at"] is not None and log[0]["next_attempt_at"] is None
-    assert hooks.redis.zcard(DUE_KEY) == 0
+    assert hooks.redis.zcard(KEYS.deliveries_due()) == 0
 
 
 def test_a_delivery_gives_up_after_its_budget(
@@ -196,7 +198,7 @@ def test_a_delivery_gives_up_after_its_budget(
     subscriber, url = receiver
     subscriber.script = [503] * 10
     deliveries = wire(url, attempts=3)
-    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1")
+    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1", keys=KEYS)
     hooks.propose()
     pump(
         executor,
@@ -204,11 +206,11 @@ def test_a_delivery_gives_up_after_its_budget(
         hooks.redis,
         deliveries,
         url,
-        until=lambda: hooks.redis.zcard(DUE_KEY) == 0 and subscriber.received,
+        until=lambda: hooks.redis.zcard(KEYS.deliveries_due()) == 0 and subscriber.received,
     )
     pump(executor, world, hooks.redis, deliveries, url, until=lambda: True)
     assert len(subscriber.received) == 3
-    outcomes = [e["outcome"] for e in events.recent_deliveries(hooks.redis)]
+    outcomes = [e["outcome"] for e in events.recent_deliveries(hooks.redis, keys=KEYS)]
     assert outcomes == ["failed", "retrying", "retrying"]
 
 
@@ -222,7 +224,7 @@ def test_only_the_spec_event_types_go_out(
 ) -> None:
     subscriber, url = receiver
     deliveries = wire(url)
-    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1")
+    relay_events(hooks.redis, deliveries, subscribers=(url,), consumer="worker-1", keys=KEYS)
     draft_id = hooks.propose()
     core: CoreDeps = hooks.core
     armed = approval.arm(
@@ -257,7 +259,12 @@ def test_the_worker_relay_task_does_all_three_steps(
     subscriber, url = receiver
     deliveries = wire(url)
     relay = EventRelay(
-        redis=hooks.redis, core=hooks.core, deliveries=deliveries, subscribers=(url,), consumer="worker-1"
+        redis=hooks.redis,
+        core=hooks.core,
+        deliveries=deliveries,
+        subscribers=(url,),
+        consumer="worker-1",
+        keys=KEYS,
     )
     relay.step()  # creates the group (and reconciles: nothing lost yet)
     draft_id = hooks.propose()
@@ -268,7 +275,7 @@ def test_the_worker_relay_task_does_all_three_steps(
         expected_version=draft.version,
     )
     relay.reconcile_seconds = 0  # reconcile on this tick, not 30 s later
-    hooks.redis.delete(RECONCILE_LOCK)
+    hooks.redis.delete(KEYS.reconcile_lock())
     relay.step()  # relays draft.created; reconcile publishes the lost draft.rejected
     relay.step()  # relays draft.rejected
     work(executor, world)

@@ -20,6 +20,7 @@ from spendgate_approvals.slack.channel import SlackChannel, open_slack
 from spendgate_approvals.slack.client import slack_config
 from spendgate_approvals.webhooks.decisions import decision_webhook
 from spendgate_approvals.webhooks.inbox import WebhookInbox
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.adapters.ledger import AsyncLedgerAppender, RedisLedger
 from spendgate_core.adapters.store import AsyncDraftStore
 from spendgate_core.contracts.jobs import ApplyQueue
@@ -28,7 +29,13 @@ from spendgate_core.domain.clock import Clock
 from spendgate_core.domain.policy import PolicyBook
 from spendgate_core.domain.principals import PrincipalDirectory
 from spendgate_core.errors import ConfigError
-from spendgate_core.runtime.bootstrap import adsim_reader, async_redis_client, build_core, redis_client
+from spendgate_core.runtime.bootstrap import (
+    adsim_reader,
+    async_redis_client,
+    build_core,
+    redis_client,
+    redis_keys,
+)
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_core.usecases.drafting import DraftWrites
 
@@ -38,6 +45,7 @@ class Resources:
     """Everything a request handler may need; shared by all requests of one process (all thread-safe)."""
 
     deps: CoreDeps
+    keys: Keys  # the key names of every Redis adapter here (`SPENDGATE_REDIS_NAMESPACE`)
     principals: PrincipalDirectory
     queue: ApplyQueue
     redis: redis.Redis
@@ -80,35 +88,44 @@ def open_resources(
     `deps` replaces the core wiring (its store and ledger bring their own Redis client); `clock`
     is used only when the core is wired here.
     """
+    keys = redis_keys(settings)
     client = redis_client(settings)
     async_client = async_redis_client(settings)
     reader = None
     try:
         if deps is None:
             reader = adsim_reader(settings, settings.adsim_read_token.get_secret_value())
-            deps = build_core(settings, client=client, reader=reader, clock=clock)
+            deps = build_core(settings, client=client, keys=keys, reader=reader, clock=clock)
         queue = RqApplyQueue(client)
         slack = slack_config(settings)
         webhook = _webhook(settings)
         if not isinstance(deps.ledger, RedisLedger):
             raise ConfigError("the approval service needs the Redis ledger")
         drafting = DraftWrites(
-            store=AsyncDraftStore(async_client), ledger=AsyncLedgerAppender(deps.ledger, async_client)
+            store=AsyncDraftStore(async_client, keys=keys),
+            ledger=AsyncLedgerAppender(deps.ledger, async_client),
         )
         yield Resources(
             deps=deps,
+            keys=keys,
             principals=principals,
             queue=queue,
             redis=client,
             async_redis=async_client,
             drafting=drafting,
             slack=open_slack(
-                slack, deps=deps, client=client, principals=principals, queue=queue, clock=deps.clock
+                slack,
+                deps=deps,
+                client=client,
+                keys=keys,
+                principals=principals,
+                queue=queue,
+                clock=deps.clock,
             )
             if slack
             else None,
             decision_webhook=webhook,
-            webhook_inbox=WebhookInbox(client) if webhook else None,
+            webhook_inbox=WebhookInbox(client, keys=keys) if webhook else None,
         )
     finally:
         if reader is not None:

@@ -1,7 +1,7 @@
 """`spendgate audit verify|export`: check the ledger's hash chain and signatures, or dump it as JSON lines.
 
-Talks to Redis directly (SPENDGATE_REDIS_URL) with the ledger key (SPENDGATE_LEDGER_KEY_FILE), so an
-operator can audit even when the services are down.
+Talks to Redis directly (SPENDGATE_REDIS_URL, under SPENDGATE_REDIS_NAMESPACE) with the ledger key
+(SPENDGATE_LEDGER_KEY_FILE), so an operator can audit even when the services are down.
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
-from pydantic import Field, RedisDsn
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field
 
 from spendgate_cli.exits import REFUSED, fail
 from spendgate_core.errors import ConfigError
-from spendgate_core.runtime.settings import load_settings
+from spendgate_core.runtime.settings import RedisSettings, load_settings
 
 if TYPE_CHECKING:
     from spendgate_core.adapters.ledger import RedisLedger
@@ -26,12 +25,7 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Check and export the tamper-evident ledger.", no_args_is_help=True)
 
 
-class AuditSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SPENDGATE_", extra="ignore", frozen=True)
-
-    redis_url: RedisDsn = Field(
-        default=RedisDsn("redis://127.0.0.1:6379/0"), description="Redis holding the ledger"
-    )
+class AuditSettings(RedisSettings):
     ledger_key_file: Path = Field(description="Ed25519 private key (PEM) the ledger was signed with")
 
 
@@ -43,6 +37,7 @@ def _ledger() -> Iterator[RedisLedger]:
     from spendgate_core.adapters.ledger import RedisLedger
     from spendgate_core.contracts.signing import LedgerKeyError, load_signing_key
     from spendgate_core.domain.clock import SystemClock
+    from spendgate_core.runtime.bootstrap import redis_keys
 
     try:
         settings = load_settings(AuditSettings)
@@ -56,7 +51,7 @@ def _ledger() -> Iterator[RedisLedger]:
         client.close()
         fail(f"cannot reach Redis at {settings.redis_url} (SPENDGATE_REDIS_URL): {exc}")
     try:
-        yield RedisLedger(redis=client, signer=signer, clock=SystemClock())
+        yield RedisLedger(redis=client, signer=signer, clock=SystemClock(), keys=redis_keys(settings))
     finally:
         client.close()
 

@@ -9,6 +9,7 @@ import redis
 
 from spendgate_core.adapters.circuit import CircuitBreaker
 from spendgate_core.adapters.duework import Backoff
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_core.usecases.platform_writer import PlatformWriter
 from spendgate_executor.events.delivery import DeliveryDeps
@@ -22,6 +23,7 @@ ACTOR = "spendgate-executor"  # how the executor appears in the ledger
 @dataclass(frozen=True)
 class ExecutorDeps:
     core: CoreDeps
+    keys: Keys  # the key names every adapter of this worker uses (`SPENDGATE_REDIS_NAMESPACE`)
     writer: PlatformWriter
     redis: redis.Redis
     http_clients: tuple[httpx.Client, ...]

@@ -17,10 +17,9 @@ import threading
 from types import TracebackType
 
 import redis
-from redis.commands.core import Script
 
 from spendgate_core.adapters import locks
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.runtime.periodic import PeriodicTask
 
 log = logging.getLogger(__name__)
@@ -33,12 +32,8 @@ class LeaseLost(Exception):
 class Lease:
     """A held lease. Use as a context manager: it renews until the block ends, then releases."""
 
-    def __init__(
-        self, client: redis.Redis, *, key: str, token: str, ttl_ms: int, renew: Script, release: Script
-    ) -> None:
+    def __init__(self, client: redis.Redis, *, key: str, token: str, ttl_ms: int) -> None:
         self._r = client
-        self._renew = renew
-        self._release = release
         self.key = key
         self._token = token
         self._ttl_ms = ttl_ms
@@ -73,13 +68,13 @@ class Lease:
     ) -> None:
         self._renewer.stop(timeout=self._ttl_ms / 1000)
         try:
-            self._release(keys=[self.key], args=[self._token])
+            locks.release(self._r, self.key, self._token)
         except redis.RedisError:
             log.warning("could not release %s; it lapses on its own", self.key)
 
     def _renew_once(self) -> None:
         try:
-            renewed = self._renew(keys=[self.key], args=[self._token, self._ttl_ms])
+            renewed = locks.renew(self._r, self.key, self._token, ttl_ms=self._ttl_ms)
         except redis.RedisError:
             log.warning("could not renew %s; trying again", self.key)
             return
@@ -92,15 +87,11 @@ class Lease:
 class Leases:
     """Takes per-draft leases on behalf of one worker (`owner` shows up in the lease value for debugging)."""
 
-    def __init__(
-        self, client: redis.Redis, *, owner: str, ttl_seconds: float, keys: Keys = DEFAULT_KEYS
-    ) -> None:
+    def __init__(self, client: redis.Redis, *, owner: str, ttl_seconds: float, keys: Keys) -> None:
         self._r = client
         self._owner = owner
         self._ttl_ms = int(ttl_seconds * 1000)
         self._keys = keys
-        self._renew = client.register_script(locks.RENEW)
-        self._release = client.register_script(locks.RELEASE)
 
     def key(self, draft_id: str) -> str:
         return self._keys.lease(draft_id)
@@ -109,11 +100,9 @@ class Leases:
         """The lease if nobody holds it, else None."""
         token = f"{self._owner}:{secrets.token_hex(8)}"
         key = self.key(draft_id)
-        if not self._r.set(key, token, nx=True, px=self._ttl_ms):
+        if not locks.acquire(self._r, key, token, ttl_ms=self._ttl_ms):
             return None
-        return Lease(
-            self._r, key=key, token=token, ttl_ms=self._ttl_ms, renew=self._renew, release=self._release
-        )
+        return Lease(self._r, key=key, token=token, ttl_ms=self._ttl_ms)
 
     def held(self, draft_id: str) -> bool:
         return bool(self._r.exists(self.key(draft_id)))

@@ -16,7 +16,7 @@ from datetime import datetime
 import redis
 
 from spendgate_core.adapters.duework import DueSet
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.domain.clock import Clock
 
 # Long enough to enqueue a job; short enough that a sweep killed in between costs seconds.
@@ -30,7 +30,7 @@ def _text(value: bytes | str | None) -> str | None:
 class RetrySchedule:
     """Redis state of in-flight applies, shared by every worker."""
 
-    def __init__(self, client: redis.Redis, *, clock: Clock, keys: Keys = DEFAULT_KEYS) -> None:
+    def __init__(self, client: redis.Redis, *, clock: Clock, keys: Keys) -> None:
         self._r = client
         self.due = DueSet(client, key=keys.apply_retries(), clock=clock, lease_seconds=TAKE_LEASE_SECONDS)
         self.schedule_key = self.due.key

@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 import redis
 
 from spendgate_core.adapters import locks
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
 from spendgate_core.contracts.jobs import apply_job_id, draft_of_job
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import IN_FLIGHT_STATUSES, Draft, DraftStatus
@@ -47,17 +46,17 @@ class SweepReport:
 
 
 class Sweeper(PeriodicTask):
-    def __init__(self, deps: ExecutorDeps, *, interval_seconds: float, keys: Keys = DEFAULT_KEYS) -> None:
+    def __init__(self, deps: ExecutorDeps, *, interval_seconds: float) -> None:
         super().__init__(name="spendgate-sweep", interval_seconds=interval_seconds)
         self._deps = deps
-        self._lock_key = keys.sweep_lock()
+        self._lock_key = deps.keys.sweep_lock()
         self._lock_ms = int(max(5.0, interval_seconds * 5) * 1000)
 
     # scheduling -------------------------------------------------------------------------------------
     def tick(self) -> SweepReport | None:
         """One pass if this worker holds (or can take) the sweep lock; None when another worker sweeps."""
         deps = self._deps
-        if not deps.redis.eval(locks.ACQUIRE_OR_RENEW, 1, self._lock_key, deps.worker_id, self._lock_ms):
+        if not locks.acquire_or_renew(deps.redis, self._lock_key, deps.worker_id, ttl_ms=self._lock_ms):
             return None
         return self.run_once()
 
@@ -68,7 +67,7 @@ class Sweeper(PeriodicTask):
         ended = super().stop(timeout)
         # Hand the lock over at once rather than after it lapses.
         try:
-            self._deps.redis.eval(locks.RELEASE, 1, self._lock_key, self._deps.worker_id)
+            locks.release(self._deps.redis, self._lock_key, self._deps.worker_id)
         except redis.RedisError:
             log.warning("could not release the sweep lock; it lapses on its own")
         return ended

@@ -16,7 +16,7 @@ from spendgate_core.adapters.circuit import CircuitBreaker
 from spendgate_core.adapters.duework import Backoff
 from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.domain.clock import Clock
-from spendgate_core.runtime.bootstrap import build_core, redis_client
+from spendgate_core.runtime.bootstrap import build_core, redis_client, redis_keys
 from spendgate_core.runtime.settings import load_settings
 from spendgate_executor.deps import ExecutorDeps
 from spendgate_executor.events.config import EventConfig, EventSettings, event_config
@@ -35,25 +35,28 @@ def build(
     """Real adapters from settings (`events`: the outbound-event configuration, else from the environment).
     The executor reads with the write token (adsim accepts it for reads)."""
     events = events or event_config(load_settings(EventSettings))
+    keys = redis_keys(settings)
     client = redis_client(settings)
     token = settings.adsim_write_token.get_secret_value()
     reads, writes = adsim_client(settings.adsim_url, token), adsim_client(settings.adsim_url, token)
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-    core = build_core(settings, client=client, reader=AdsimReader(reads), clock=clock)
+    core = build_core(settings, client=client, keys=keys, reader=AdsimReader(reads), clock=clock)
     return ExecutorDeps(
         core=core,
+        keys=keys,
         writer=AdsimWriter(writes),
         redis=client,
         http_clients=(reads, writes),
         jobs=ApplyJobs(client),
-        leases=Leases(client, owner=worker_id, ttl_seconds=settings.apply_lease_seconds),
-        retries=RetrySchedule(client, clock=core.clock),
+        leases=Leases(client, owner=worker_id, ttl_seconds=settings.apply_lease_seconds, keys=keys),
+        retries=RetrySchedule(client, clock=core.clock, keys=keys),
         backoff=Backoff(base_seconds=settings.retry_base_seconds, max_seconds=settings.retry_max_seconds),
         breaker=CircuitBreaker(
             client,
             failure_threshold=settings.circuit_failure_threshold,
             cooldown_seconds=settings.circuit_cooldown_seconds,
             probe_seconds=settings.apply_lease_seconds * 2,
+            keys=keys,
         ),
         max_attempts=settings.retry_max_attempts,
         lease_seconds=settings.apply_lease_seconds,
@@ -61,7 +64,7 @@ def build(
         delivery=DeliveryDeps(
             redis=client,
             config=events,
-            deliveries=Deliveries(client, config=events, clock=core.clock),
+            deliveries=Deliveries(client, config=events, clock=core.clock, keys=keys),
             http=httpx.Client(timeout=events.timeout_seconds),
             clock=core.clock,
         ),

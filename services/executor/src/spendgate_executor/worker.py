@@ -105,6 +105,7 @@ def run(*, burst: bool, metrics_port: int) -> None:
     relay = EventRelay(
         redis=deps.redis,
         core=deps.core,
+        keys=deps.keys,
         deliveries=deps.delivery.deliveries,
         subscribers=events_config.subscribers,
         consumer=deps.worker_id,

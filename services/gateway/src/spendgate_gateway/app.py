@@ -15,7 +15,13 @@ from spendgate_core.adapters.platforms.live import LiveAdsimReader
 from spendgate_core.adapters.store import AsyncDraftStore, RedisDraftStore
 from spendgate_core.domain.clock import Clock, SystemClock
 from spendgate_core.domain.principals import PrincipalDirectory
-from spendgate_core.runtime.bootstrap import async_redis_client, build_core, redis_client, redis_ledger
+from spendgate_core.runtime.bootstrap import (
+    async_redis_client,
+    build_core,
+    redis_client,
+    redis_keys,
+    redis_ledger,
+)
 from spendgate_core.usecases.drafting import DraftIO
 from spendgate_gateway.audit import LedgerBatcher
 from spendgate_gateway.auth import PrincipalTokenVerifier
@@ -55,18 +61,21 @@ def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> Gate
     same store and the same ledger.
     """
     clock = clock or SystemClock()
+    keys = redis_keys(settings)
     client = redis_client(settings)
     async_client = async_redis_client(settings)
     token = settings.adsim_read_token.get_secret_value()
     http = adsim_client(settings.adsim_url, token)
     live = LiveAdsimReader(settings.adsim_url, token)
     reader = AdsimReader(http)
-    store = RedisDraftStore(client)
-    ledger = redis_ledger(settings, client=client, clock=clock)
+    store = RedisDraftStore(client, keys=keys)
+    ledger = redis_ledger(settings, client=client, clock=clock, keys=keys)
     audit = LedgerBatcher(AsyncLedgerAppender(ledger, async_client))
-    async_store = AsyncDraftStore(async_client)
+    async_store = AsyncDraftStore(async_client, keys=keys)
     return GatewayDeps(
-        core=build_core(settings, client=client, reader=reader, clock=clock, store=store, ledger=ledger),
+        core=build_core(
+            settings, client=client, keys=keys, reader=reader, clock=clock, store=store, ledger=ledger
+        ),
         reads=CachedReader(reader, ttl_seconds=settings.gateway_cache_ttl_seconds),
         directory=PrincipalDirectory(settings.principals_file),
         redis_client=client,

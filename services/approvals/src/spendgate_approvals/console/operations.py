@@ -16,6 +16,7 @@ from rq.serializers import JSONSerializer
 
 from spendgate_approvals.console.formatting import duration, timestamp
 from spendgate_core.adapters.events import recent_deliveries
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.contracts.circuit import CircuitMode, CircuitState
 from spendgate_core.contracts.jobs import APPLY_QUEUE, EVENTS_QUEUE
 
@@ -74,9 +75,9 @@ class Delivery:
     result: str
 
 
-def deliveries(client: redis.Redis, *, limit: int = 50) -> list[Delivery]:
+def deliveries(client: redis.Redis, *, keys: Keys, limit: int = 50) -> list[Delivery]:
     """The newest outbound webhook delivery attempts, as written by the executor's relay."""
-    return [_delivery(entry) for entry in recent_deliveries(client, limit)]
+    return [_delivery(entry) for entry in recent_deliveries(client, limit, keys=keys)]
 
 
 def _when(value: Any) -> str:

@@ -23,22 +23,13 @@ from typing import Literal
 
 import redis
 
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.adapters import fields
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.domain.clock import Clock
 from spendgate_core.domain.principals import Principal
 
 COOKIE_NAME = "spendgate_session"
 _MAX_SESSION_ID = 128  # ours are 43 characters; anything much longer is not ours
-
-# HSET only while the session still exists: a write racing a logout must not resurrect the key
-# without its TTL.
-_SET_IF_ALIVE = """
-if redis.call('exists', KEYS[1]) == 1 then
-  redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
-  return 1
-end
-return 0
-"""
 
 FlashLevel = Literal["ok", "info", "error"]
 
@@ -71,9 +62,7 @@ def _text(value: bytes | str) -> str:
 
 
 class SessionStore:
-    def __init__(
-        self, client: redis.Redis, *, clock: Clock, ttl: timedelta, keys: Keys = DEFAULT_KEYS
-    ) -> None:
+    def __init__(self, client: redis.Redis, *, clock: Clock, ttl: timedelta, keys: Keys) -> None:
         self._r = client
         self._clock = clock
         self._ttl = ttl
@@ -164,4 +153,5 @@ class SessionStore:
         self._r.hdel(session.key, f"arm:{draft_id}")
 
     def _set(self, session: Session, field: str, value: str) -> None:
-        self._r.eval(_SET_IF_ALIVE, 1, session.key, field, value)
+        # Only while the session exists: a write racing a logout must not bring it back without its TTL.
+        fields.set_if_exists(self._r, session.key, field, value)

@@ -92,7 +92,9 @@ def config_of(request: Request) -> ConsoleConfig:
 
 
 def sessions_for(resources: Resources, config: ConsoleConfig) -> SessionStore:
-    return SessionStore(resources.redis, clock=resources.deps.clock, ttl=config.session_ttl)
+    return SessionStore(
+        resources.redis, clock=resources.deps.clock, ttl=config.session_ttl, keys=resources.keys
+    )
 
 
 def allowed_origins(request: Request, config: ConsoleConfig) -> set[str]:

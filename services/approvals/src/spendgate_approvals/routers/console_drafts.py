@@ -143,7 +143,9 @@ def _draft_page(
         "control": control,
         "countdown": countdown(control.seconds_left),
         "outcome": _outcome(draft),
-        "circuit": operations.circuit_view(Circuits(visit.resources.redis).state(draft.account_id), now=now),
+        "circuit": operations.circuit_view(
+            Circuits(visit.resources.redis, keys=visit.resources.keys).state(draft.account_id), now=now
+        ),
         "problem": banner,
         "reject_open": bool(reject_reason) or isinstance(problem, InvalidInput),
         "reject_reason": reject_reason,

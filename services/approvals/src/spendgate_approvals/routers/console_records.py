@@ -73,16 +73,19 @@ def audit(visit: VisitDep, account: str = "") -> Response:
 @router.get("/ops")
 def ops(visit: VisitDep) -> Response:
     """Circuit breakers of the accounts the human sees, queue depths, and recent webhook deliveries."""
-    client = visit.resources.redis
+    client, keys = visit.resources.redis, visit.resources.keys
+    circuits = Circuits(client, keys=keys)
     now = visit.deps.clock.now()
     visible = {a.id for a in visible_accounts(visit)}
-    visible |= {a for a in Circuits(client).accounts() if visit.principal.sees(a)}
+    visible |= {a for a in circuits.accounts() if visit.principal.sees(a)}
     deliveries = [
-        d for d in operations.deliveries(client) if d.draft_id is None or _sees_draft(visit, d.draft_id)
+        d
+        for d in operations.deliveries(client, keys=keys)
+        if d.draft_id is None or _sees_draft(visit, d.draft_id)
     ]
     context = {
         "nav": "ops",
-        "circuits": [operations.circuit_view(Circuits(client).state(a), now=now) for a in sorted(visible)],
+        "circuits": [operations.circuit_view(circuits.state(a), now=now) for a in sorted(visible)],
         "queues": operations.queue_states(client),
         "deliveries": deliveries,
     }

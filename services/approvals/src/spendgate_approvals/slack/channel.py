@@ -14,6 +14,7 @@ from spendgate_approvals.slack.client import SLACK_FAILURES, RequestVerifier, Sl
 from spendgate_approvals.slack.interactions import Click, ClickHandler, Reply
 from spendgate_approvals.slack.notifier import SlackNotifier, slack_retries
 from spendgate_approvals.slack.state import LockBusy, SlackState
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.contracts.jobs import ApplyQueue
 from spendgate_core.domain.clock import Clock
 from spendgate_core.domain.principals import PrincipalDirectory
@@ -55,13 +56,14 @@ def open_slack(
     *,
     deps: CoreDeps,
     client: redis.Redis,
+    keys: Keys,
     principals: PrincipalDirectory,
     queue: ApplyQueue,
     clock: Clock,
 ) -> SlackChannel:
     """Build (not start) the Slack channel; the app's lifespan starts and stops its consumer."""
     api = SlackApi(config)
-    state = SlackState(client)
+    state = SlackState(client, keys=keys)
     consumer = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     return SlackChannel(
         verifier=RequestVerifier(config.signing_secret, clock=clock),
@@ -70,9 +72,10 @@ def open_slack(
         notifier=SlackNotifier(
             deps=deps,
             client=client,
+            keys=keys,
             api=api,
             state=state,
-            retries=slack_retries(client, clock=clock),
+            retries=slack_retries(client, clock=clock, keys=keys),
             consumer=consumer,
         ),
         clicks=ClickHandler(deps=deps, principals=principals, queue=queue, state=state),

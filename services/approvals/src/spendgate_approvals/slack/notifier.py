@@ -7,7 +7,7 @@ Events only say "this draft changed": the message is always rendered from the dr
 under a per-draft lock, so out-of-order or lost events still leave the message showing the truth.
 
 A failed update (Slack down or rate limiting, a busy lock) is acknowledged on the stream and retried
-from the shared due set `sg:slack:retry` (`spendgate_core.adapters.duework.DueSet`): with backoff, by
+from the shared due set `Keys.slack_retries` (`spendgate_core.adapters.duework.DueSet`): with backoff, by
 whichever replica takes it when due, and given up with an error log after `MAX_ATTEMPTS`.
 """
 
@@ -22,7 +22,7 @@ from spendgate_approvals.slack.messages import Envelope, render
 from spendgate_approvals.slack.state import SlackState
 from spendgate_core.adapters import events
 from spendgate_core.adapters.duework import Backoff, DueSet
-from spendgate_core.adapters.keys import DEFAULT_KEYS
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.domain.clock import Clock
 from spendgate_core.domain.models import OPEN_STATUSES, Draft
 from spendgate_core.errors import NotFound
@@ -34,15 +34,14 @@ log = logging.getLogger(__name__)
 GROUP = "slack"
 CLAIM_IDLE_MS = 60_000  # an event unacknowledged this long belongs to a dead consumer
 MAX_ATTEMPTS = 5  # then the update is dropped with an error log: Slack refused it for good (or is away)
-RETRY_KEY = DEFAULT_KEYS.slack_retries()
 BATCH = 20
 
 
-def slack_retries(client: redis.Redis, *, clock: Clock) -> DueSet:
+def slack_retries(client: redis.Redis, *, clock: Clock, keys: Keys) -> DueSet:
     """The due set of Slack updates to try again, shared by every replica."""
     return DueSet(
         client,
-        key=RETRY_KEY,
+        key=keys.slack_retries(),
         clock=clock,
         lease_seconds=60,  # longer than an update's lock wait plus two Slack calls
         backoff=Backoff(base_seconds=5, max_seconds=300),
@@ -56,6 +55,7 @@ class SlackNotifier:
         *,
         deps: CoreDeps,
         client: redis.Redis,
+        keys: Keys,
         api: SlackApi,
         state: SlackState,
         retries: DueSet,
@@ -64,6 +64,7 @@ class SlackNotifier:
     ) -> None:
         self._deps = deps
         self._r = client
+        self._keys = keys
         self._api = api
         self._state = state
         self._retries = retries
@@ -114,14 +115,17 @@ class SlackNotifier:
     def run_once(self, *, block_ms: int | None = None) -> int:
         """Handle what is waiting (due retries, stuck events, then new ones); how many items were taken."""
         retried = self.retry_due()
+        k = self._keys
         taken = events.claim_stale(
-            self._r, group=GROUP, consumer=self.consumer, min_idle_ms=self._claim_idle_ms, count=BATCH
+            self._r, group=GROUP, consumer=self.consumer, min_idle_ms=self._claim_idle_ms, count=BATCH, keys=k
         )
-        taken += events.read_new(self._r, group=GROUP, consumer=self.consumer, count=BATCH, block_ms=block_ms)
+        taken += events.read_new(
+            self._r, group=GROUP, consumer=self.consumer, count=BATCH, block_ms=block_ms, keys=k
+        )
         for stream_id, event in taken:
             if event is not None:
                 self._handle_or_retry_later(event)
-            events.ack(self._r, group=GROUP, stream_ids=[stream_id])
+            events.ack(self._r, group=GROUP, stream_ids=[stream_id], keys=k)
         return retried + len(taken)
 
     def _handle_or_retry_later(self, event: events.StreamEvent) -> None:
@@ -155,7 +159,7 @@ class SlackNotifier:
         return len(taken)
 
     def start(self) -> None:
-        events.ensure_group(self._r, GROUP)
+        events.ensure_group(self._r, GROUP, keys=self._keys)
         self._task.start()
 
     def stop(self) -> None:
@@ -163,7 +167,7 @@ class SlackNotifier:
 
     def _recover(self, exc: Exception) -> None:
         # Redis unreachable, or the group deleted under us: make sure the group is there for the next pass.
-        events.ensure_group(self._r, GROUP)
+        events.ensure_group(self._r, GROUP, keys=self._keys)
 
 
 def _item(draft_id: str, *, post: bool) -> str:

@@ -15,7 +15,7 @@ import redis
 
 from spendgate_approvals.slack.client import SIGNATURE_WINDOW_SECONDS, MessageRef
 from spendgate_core.adapters import locks
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.adapters.keys import Keys
 
 MESSAGE_TTL = timedelta(days=40)  # outlives any draft: the longest TTL (30 days) plus time to apply
 # A signed click replays fine for ±5 minutes (a 10-minute span); remember it well beyond that.
@@ -32,7 +32,7 @@ def _text(value: bytes | str) -> str:
 
 
 class SlackState:
-    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
+    def __init__(self, client: redis.Redis, *, keys: Keys) -> None:
         self._r = client
         self._keys = keys
 
@@ -86,11 +86,11 @@ class SlackState:
         last writer always renders the latest state (two updates can otherwise land out of order)."""
         key, owner = self._keys.slack("lock", draft_id), secrets.token_hex(8)
         deadline = time.monotonic() + wait_seconds
-        while not self._r.set(key, owner, nx=True, px=LOCK_TTL_MS):
+        while not locks.acquire(self._r, key, owner, ttl_ms=LOCK_TTL_MS):
             if time.monotonic() > deadline:
                 raise LockBusy(f"the Slack message of {draft_id} is locked by another writer")
             time.sleep(0.05)
         try:
             yield
         finally:
-            self._r.eval(locks.RELEASE, 1, key, owner)
+            locks.release(self._r, key, owner)

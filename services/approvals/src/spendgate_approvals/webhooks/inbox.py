@@ -12,7 +12,7 @@ from typing import Any
 
 import redis
 
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.adapters.keys import Keys
 
 SEEN_TTL = timedelta(days=30)
 IN_PROGRESS_TTL = timedelta(minutes=2)  # a request that died mid-way frees its id after this
@@ -30,7 +30,7 @@ class Busy:
 
 
 class WebhookInbox:
-    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
+    def __init__(self, client: redis.Redis, *, keys: Keys) -> None:
         self._r = client
         self._keys = keys
 

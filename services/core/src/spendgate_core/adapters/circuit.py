@@ -14,30 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import redis
 
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.adapters.commands import Command, Runner
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.contracts.circuit import CircuitState
-
-# KEYS: state hash, probe key, accounts set. ARGV: now_ms, threshold, cooldown_ms, account.
-# Closed: count the failure and open at the threshold. Half-open (cool-down over): the probe failed,
-# open again. Open: failures of attempts already in flight do not extend the cool-down.
-_RECORD_FAILURE = """
-redis.call('sadd', KEYS[3], ARGV[4])
-local open_until = tonumber(redis.call('hget', KEYS[1], 'open_until') or '0')
-local now = tonumber(ARGV[1])
-if open_until > 0 then
-  if now >= open_until then
-    redis.call('hset', KEYS[1], 'open_until', now + tonumber(ARGV[3]))
-    redis.call('del', KEYS[2])
-  end
-  return 1
-end
-local failures = redis.call('hincrby', KEYS[1], 'failures', 1)
-if failures >= tonumber(ARGV[2]) then
-  redis.call('hset', KEYS[1], 'open_until', now + tonumber(ARGV[3]))
-  return 1
-end
-return 0
-"""
 
 
 def _text(value: bytes | str) -> str:
@@ -51,7 +30,7 @@ def _ms(at: datetime) -> int:
 class Circuits:
     """Reads every account's circuit: what the console shows and the executor's gauges count."""
 
-    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
+    def __init__(self, client: redis.Redis, *, keys: Keys) -> None:
         self._r = client
         self._keys = keys
         self._accounts_key = keys.circuit_accounts()
@@ -80,7 +59,7 @@ class CircuitBreaker(Circuits):
         failure_threshold: int,
         cooldown_seconds: float,
         probe_seconds: float,
-        keys: Keys = DEFAULT_KEYS,
+        keys: Keys,
     ) -> None:
         super().__init__(client, keys=keys)
         self._threshold = failure_threshold
@@ -112,9 +91,10 @@ class CircuitBreaker(Circuits):
 
     def record_failure(self, account_id: str, *, now: datetime) -> bool:
         """Count a transient upstream failure; True when the circuit is (now) open."""
-        keys = [self._state_key(account_id), self._probe_key(account_id), self._accounts_key]
+        # Counted, and opened at the threshold, in one step (lua/circuit_failure.lua): workers fail at once.
+        keys = (self._state_key(account_id), self._probe_key(account_id), self._accounts_key)
         args = (_ms(now), self._threshold, self._cooldown_ms, account_id)
-        return bool(self._r.eval(_RECORD_FAILURE, 3, *keys, *args))
+        return Runner.of(self._r).run(Command(bool, "circuit_failure", keys, args))
 
     def record_success(self, account_id: str) -> None:
         """The platform answered properly: close the circuit and forget past failures."""

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import redis
 
+from spendgate_core.adapters.commands import Command, Runner
 from spendgate_core.domain.clock import Clock
 
 # A Retry-After longer than this is treated as this: a budget should end hopeless work in hours, not keep
@@ -63,47 +64,6 @@ class Settled:
     next_at: datetime | None = None
 
 
-# New work: once per `once` marker (when given), never moving an item already waiting.
-_ADD = """
-if ARGV[3] ~= '0' and not redis.call('set', KEYS[3], 1, 'NX', 'EX', ARGV[3]) then return 0 end
-local added = redis.call('zadd', KEYS[1], 'NX', ARGV[2], ARGV[1])
-if added == 1 and ARGV[4] ~= '0' then redis.call('hset', KEYS[2], ARGV[1], ARGV[4]) end
-return added
-"""
-# Take what is due: lease each item ahead and (ARGV[4] == '1') count the attempt; over the budget
-# (ARGV[5], 0: none) the item is removed instead. Returns item, attempt, item, attempt, …
-_TAKE = """
-local due = redis.call('zrangebyscore', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, ARGV[3])
-local out = {}
-for _, item in ipairs(due) do
-  local attempt = 0
-  if ARGV[4] == '1' then attempt = redis.call('hincrby', KEYS[2], item, 1) end
-  if ARGV[5] ~= '0' and attempt > tonumber(ARGV[5]) then
-    redis.call('zrem', KEYS[1], item)
-    redis.call('hdel', KEYS[2], item)
-  else
-    redis.call('zadd', KEYS[1], ARGV[2], item)
-  end
-  table.insert(out, item)
-  table.insert(out, attempt)
-end
-return out
-"""
-# Settle a take, only while its lease (ARGV[2]) is the item's score: ARGV[3] empty removes the item
-# (and its attempt count), else it is due again at ARGV[3].
-_SETTLE = """
-local score = redis.call('zscore', KEYS[1], ARGV[1])
-if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
-if ARGV[3] == '' then
-  redis.call('zrem', KEYS[1], ARGV[1])
-  redis.call('hdel', KEYS[2], ARGV[1])
-else
-  redis.call('zadd', KEYS[1], ARGV[3], ARGV[1])
-end
-return 1
-"""
-
-
 def _ms(at: datetime) -> int:
     return int(at.timestamp() * 1000)
 
@@ -136,9 +96,7 @@ class DueSet:
         self._lease_ms = max(1, int(lease_seconds * 1000))
         self._backoff = backoff
         self.max_attempts = max_attempts
-        self._add = client.register_script(_ADD)
-        self._take = client.register_script(_TAKE)
-        self._settle = client.register_script(_SETTLE)
+        self._scripts = Runner.of(client)
 
     # adding -------------------------------------------------------------------------------------------
     def add(
@@ -157,9 +115,8 @@ class DueSet:
         marker = f"{self.key}:once:{hashlib.sha256(item.encode()).hexdigest()[:24]}"
         ttl = 0 if once_for is None else max(1, int(once_for.total_seconds()))
         when = _ms(at or self._clock.now())
-        return bool(
-            self._add(keys=[self.key, self._attempts_key, marker], args=[item, when, ttl, attempts_made])
-        )
+        keys = (self.key, self._attempts_key, marker)
+        return self._scripts.run(Command(bool, "due_add", keys, (item, when, ttl, attempts_made)))
 
     def put(self, item: str, *, at: datetime) -> None:
         """Make `item` due at `at`, whether it waits already or not (no lease is honoured)."""
@@ -170,10 +127,8 @@ class DueSet:
         """Lease every due item (up to `limit`) to the caller; each goes to exactly one taker."""
         now = self._clock.now()
         lease_ms = _ms(now) + self._lease_ms
-        flat = self._take(
-            keys=[self.key, self._attempts_key],
-            args=[_ms(now), lease_ms, limit, int(count_attempts), self.max_attempts or 0],
-        )
+        args = (_ms(now), lease_ms, limit, int(count_attempts), self.max_attempts or 0)
+        flat = self._scripts.run(Command(list, "due_take", (self.key, self._attempts_key), args))
         taken = []
         for raw, attempt in zip(flat[::2], flat[1::2], strict=True):
             over = self.max_attempts is not None and int(attempt) > self.max_attempts
@@ -187,7 +142,7 @@ class DueSet:
 
     def succeeded(self, taken: Taken) -> bool:
         """The work is done: remove the item. False when the lease had passed (nothing changed)."""
-        return bool(self._settle(keys=[self.key, self._attempts_key], args=[taken.item, taken.lease_ms, ""]))
+        return self._settle(taken, "")
 
     release = succeeded  # the taker handed the work on (to a queued job that carries it from here)
 
@@ -201,10 +156,12 @@ class DueSet:
         next_at = self._clock.now() + timedelta(
             seconds=self._backoff.delay(taken.attempt, retry_after=retry_after)
         )
-        ok = bool(
-            self._settle(keys=[self.key, self._attempts_key], args=[taken.item, taken.lease_ms, _ms(next_at)])
-        )
-        return Settled("retrying", next_at) if ok else Settled("stale")
+        return Settled("retrying", next_at) if self._settle(taken, _ms(next_at)) else Settled("stale")
+
+    def _settle(self, taken: Taken, next_ms: int | str) -> bool:
+        """Settle `taken` while its lease holds: due again at `next_ms`, or removed when it is ''."""
+        args = (taken.item, taken.lease_ms, next_ms)
+        return self._scripts.run(Command(bool, "due_settle", (self.key, self._attempts_key), args))
 
     # looking ------------------------------------------------------------------------------------------
     def remove(self, item: str) -> None:

@@ -29,7 +29,7 @@ from urllib.parse import urlsplit
 import redis
 
 from spendgate_core.adapters.commands import Command, Runner
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.contracts.events import EVENT_OF_STATUS, Event, EventType, draft_event
 from spendgate_core.domain.models import Draft, DraftStatus
 
@@ -59,7 +59,7 @@ class Announcement:
     args: tuple[str | int, ...]  # marker TTL (s), stream MAXLEN, event id, type, draft id, payload
 
 
-def announcement(event: Event, *, keys: Keys = DEFAULT_KEYS) -> Announcement:
+def announcement(event: Event, *, keys: Keys) -> Announcement:
     return Announcement(
         event_id=event.id,
         keys=(keys.event_marker(event.draft_id, event.version), keys.events()),
@@ -81,7 +81,7 @@ def publish(
     draft: Draft,
     now: datetime | None = None,
     url: str | None = None,
-    keys: Keys = DEFAULT_KEYS,
+    keys: Keys,
 ) -> str | None:
     """Append the event to the stream unless this draft version was announced already; its id, or None.
 
@@ -100,7 +100,7 @@ def publish(
 class RedisEvents:
     """The real `EventSink`: the event stream on the deployment's Redis."""
 
-    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
+    def __init__(self, client: redis.Redis, *, keys: Keys) -> None:
         self._r = client
         self._keys = keys
 
@@ -121,7 +121,7 @@ def reconcile(
     url_for: Callable[[str], str] | None = None,
     lookback: timedelta = timedelta(hours=6),
     per_status: int = 200,
-    keys: Keys = DEFAULT_KEYS,
+    keys: Keys,
 ) -> list[str]:
     """Publish the missing event of recent drafts whose current state was never announced; their ids.
 
@@ -176,7 +176,7 @@ def _parse(entry: Any) -> StreamEvent | None:
         return None
 
 
-def ensure_group(client: redis.Redis, group: str, *, keys: Keys = DEFAULT_KEYS) -> None:
+def ensure_group(client: redis.Redis, group: str, *, keys: Keys) -> None:
     """Create the consumer group at the stream's end: a new reader starts now, not with the history."""
     try:
         client.xgroup_create(keys.events(), group, id="$", mkstream=True)
@@ -192,7 +192,7 @@ def read_new(
     consumer: str,
     count: int,
     block_ms: int | None,
-    keys: Keys = DEFAULT_KEYS,
+    keys: Keys,
 ) -> list[tuple[str, StreamEvent | None]]:
     """Entries never delivered to the group, as (stream id, event or None when unreadable)."""
     # RESP2 shape: [[stream, [(id, fields), …]]] (redis-py's annotation also allows RESP3's dict).
@@ -208,7 +208,7 @@ def claim_stale(
     consumer: str,
     min_idle_ms: int,
     count: int,
-    keys: Keys = DEFAULT_KEYS,
+    keys: Keys,
 ) -> list[tuple[str, StreamEvent | None]]:
     """Take over entries another consumer (a dead replica, or this one after a failure) left unacked."""
     answer: Any = client.xautoclaim(keys.events(), group, consumer, min_idle_time=min_idle_ms, count=count)
@@ -216,7 +216,7 @@ def claim_stale(
     return [(_text(entry[0]), _parse(entry)) for entry in entries]
 
 
-def ack(client: redis.Redis, *, group: str, stream_ids: Sequence[str], keys: Keys = DEFAULT_KEYS) -> None:
+def ack(client: redis.Redis, *, group: str, stream_ids: Sequence[str], keys: Keys) -> None:
     if stream_ids:
         client.xack(keys.events(), group, *stream_ids)
 
@@ -230,7 +230,7 @@ def display_url(url: str) -> str:
     return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
-def record_delivery(client: redis.Redis, entry: dict[str, Any], *, keys: Keys = DEFAULT_KEYS) -> None:
+def record_delivery(client: redis.Redis, entry: dict[str, Any], *, keys: Keys) -> None:
     """Prepend one delivery attempt to the capped log."""
     pipe = client.pipeline(transaction=True)
     pipe.lpush(keys.deliveries(), json.dumps(entry, separators=(",", ":"), sort_keys=True))
@@ -238,9 +238,7 @@ def record_delivery(client: redis.Redis, entry: dict[str, Any], *, keys: Keys = 
     pipe.execute()
 
 
-def recent_deliveries(
-    client: redis.Redis, limit: int = 50, *, keys: Keys = DEFAULT_KEYS
-) -> list[dict[str, Any]]:
+def recent_deliveries(client: redis.Redis, limit: int = 50, *, keys: Keys) -> list[dict[str, Any]]:
     """The newest outbound delivery attempts first: `event_id`, `type`, `draft_id`, `url` (no query),
     `attempt`, `outcome` (`delivered` | `retrying` | `failed`), `http_status`, `error`, `at`,
     `duration_ms`, `next_attempt_at`."""

@@ -1,23 +1,45 @@
 """Every Redis key spendgate writes, spelled once, from one namespace.
 
-The namespace is the first part of every key (`sg` by default: `sg:draft:…`, `sg:ledger:entries`). On
-Redis Cluster give a hash-tagged namespace such as `{sg}`: Cluster hashes only what is between the braces,
-so every key below lands in one slot and each script and transaction, whose keys must share a slot, works
-there as on a single Redis. The RQ queue names are RQ's and live in `contracts.jobs`.
+The namespace is the first part of every key (`SPENDGATE_REDIS_NAMESPACE`, `sg` unless set: `sg:draft:…`,
+`sg:ledger:entries`); `runtime.bootstrap.redis_keys` builds the one `Keys` of a process from it and the
+wiring hands it to every adapter. On Redis Cluster give a hash-tagged namespace such as `{sg}`: Cluster
+hashes only what is between the braces, so every key below lands in one slot and each script and
+transaction, whose keys must share a slot, works there as on a single Redis. RQ's keys (`rq:…`, the
+queue names in `contracts.jobs`) are RQ's own and stay outside the namespace.
 
 A key that scripts derive inside Lua (the old status index of a saved draft) is built from a prefix given
-here, so it stays in the namespace too.
+here, so it stays in the namespace too; so do the sub-keys a `duework.DueSet` derives from its base key.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
+
+# Plain characters, with at most one `{hash tag}` anywhere in it: no `:` (the separator of the parts
+# below), no spaces or glob characters (operators scan `<namespace>:*`), no second or empty tag.
+_PLAIN = r"[A-Za-z0-9_.-]"
+NAMESPACE_PATTERN = re.compile(rf"{_PLAIN}*(?:\{{{_PLAIN}+\}})?{_PLAIN}*")
+NAMESPACE_MAX = 64
+
+
+def check_namespace(namespace: str) -> str:
+    """`namespace` if it can prefix every key; ValueError saying why not."""
+    if not namespace or len(namespace) > NAMESPACE_MAX or not NAMESPACE_PATTERN.fullmatch(namespace):
+        raise ValueError(
+            f"{namespace!r} is not a key namespace: 1 to {NAMESPACE_MAX} of A-Z a-z 0-9 . _ -, "
+            "with at most one {hash tag} (e.g. sg or {sg})"
+        )
+    return namespace
 
 
 @dataclass(frozen=True)
 class Keys:
-    namespace: str = "sg"
+    namespace: str
+
+    def __post_init__(self) -> None:
+        check_namespace(self.namespace)
 
     def _k(self, *parts: str) -> str:
         return ":".join((self.namespace, *parts))
@@ -140,6 +162,3 @@ class Keys:
 
     def webhook_inbox(self, webhook_id: str) -> str:
         return self._k("webhooks", "in", hashlib.sha256(webhook_id.encode()).hexdigest())
-
-
-DEFAULT_KEYS = Keys()

@@ -32,7 +32,7 @@ import redis.asyncio
 from pydantic import JsonValue
 
 from spendgate_core.adapters.commands import AsyncRunner, Command, Runner, Steps
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.contracts.ledger import (
     ACTIONS,
     GENESIS_HASH,
@@ -101,9 +101,7 @@ class RedisLedger:
     `AsyncLedgerAppender`). A batch larger than `MAX_GROUP` is committed as several groups.
     """
 
-    def __init__(
-        self, *, redis: redis.Redis, signer: LedgerSigner, clock: Clock, keys: Keys = DEFAULT_KEYS
-    ) -> None:
+    def __init__(self, *, redis: redis.Redis, signer: LedgerSigner, clock: Clock, keys: Keys) -> None:
         if redis.get_connection_kwargs().get("decode_responses"):
             raise ValueError("RedisLedger needs a Redis client with decode_responses=False")
         self._redis = redis

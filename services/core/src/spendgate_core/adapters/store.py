@@ -21,7 +21,7 @@ import redis.asyncio
 
 from spendgate_core.adapters.commands import AsyncRunner, Command, Runner, Steps, call
 from spendgate_core.adapters.events import announcement
-from spendgate_core.adapters.keys import DEFAULT_KEYS, Keys
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.domain.ids import is_draft_id
 from spendgate_core.domain.models import (
     IN_FLIGHT_STATUSES,
@@ -247,7 +247,7 @@ class DraftCommands:
 class RedisDraftStore:
     """The `DraftStore`, on a blocking client."""
 
-    def __init__(self, client: redis.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
+    def __init__(self, client: redis.Redis, *, keys: Keys) -> None:
         self._run = Runner.of(client)
         self._commands = DraftCommands(keys)
 
@@ -312,7 +312,7 @@ class AsyncDraftStore:
     while a read is in flight takes its answer, at most one round trip older than a read of its own.
     """
 
-    def __init__(self, client: redis.asyncio.Redis, *, keys: Keys = DEFAULT_KEYS) -> None:
+    def __init__(self, client: redis.asyncio.Redis, *, keys: Keys) -> None:
         self._run = AsyncRunner.of(client)
         self._commands = DraftCommands(keys)
         self._in_flight: dict[str, asyncio.Future[tuple[int, int]]] = {}

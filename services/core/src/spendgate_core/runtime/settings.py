@@ -6,18 +6,34 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, RedisDsn, SecretStr, ValidationError
+from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from spendgate_core.adapters.keys import check_namespace
 from spendgate_core.errors import ConfigError
 
 
-class CoreSettings(BaseSettings):
+class RedisSettings(BaseSettings):
+    """Where spendgate's state is: every service, and the CLI's audit commands, read these two."""
+
     model_config = SettingsConfigDict(env_prefix="SPENDGATE_", extra="ignore", frozen=True)
 
     redis_url: RedisDsn = Field(
         default=RedisDsn("redis://127.0.0.1:6379/0"), description="Redis holding drafts, ledger and queues"
     )
+    redis_namespace: str = Field(
+        default="sg",
+        description="first part of every spendgate key; a hash tag such as {sg} keeps them in one Redis "
+        "Cluster slot (RQ's own keys stay outside it)",
+    )
+
+    @field_validator("redis_namespace")
+    @classmethod
+    def _a_namespace(cls, value: str) -> str:
+        return check_namespace(value)
+
+
+class CoreSettings(RedisSettings):
     principals_file: Path = Field(description="TOML file of principals (tokens stored as SHA-256)")
     policy_file: Path | None = Field(
         default=None, description="TOML policy; the documented defaults when unset"

@@ -16,14 +16,13 @@ from rq.serializers import JSONSerializer
 
 from spendgate_core.adapters import events
 from spendgate_core.adapters.duework import DueSet, Taken
-from spendgate_core.adapters.keys import DEFAULT_KEYS
+from spendgate_core.adapters.keys import Keys
 from spendgate_core.contracts.jobs import EVENTS_QUEUE
 from spendgate_core.domain.clock import Clock
 from spendgate_executor.events.config import EventConfig
 from spendgate_executor.events.log import record_attempt
 
 DELIVER_JOB = "spendgate_executor.jobs.deliver_event"
-DUE_KEY = DEFAULT_KEYS.deliveries_due()
 BODY_TTL = timedelta(days=3)  # far beyond the retry budget
 DELIVERY_TTL = timedelta(days=7)  # a delivery registered within this long is not registered again
 
@@ -36,19 +35,16 @@ def member(event_id: str, url: str) -> str:
     return f"{event_id} {url}"  # URLs hold no spaces (checked in event_config)
 
 
-def _body_key(event_id: str) -> str:
-    return DEFAULT_KEYS.event_body(event_id)
-
-
 class Deliveries:
     """Outbound deliveries waiting in Redis, shared by every worker."""
 
-    def __init__(self, client: redis.Redis, *, config: EventConfig, clock: Clock) -> None:
+    def __init__(self, client: redis.Redis, *, config: EventConfig, clock: Clock, keys: Keys) -> None:
         self._r = client
         self._clock = clock
+        self.keys = keys
         self.due = DueSet(
             client,
-            key=DUE_KEY,
+            key=keys.deliveries_due(),
             clock=clock,
             lease_seconds=config.lease_seconds,
             backoff=config.backoff,
@@ -57,11 +53,11 @@ class Deliveries:
 
     def register(self, event: events.StreamEvent, subscribers: tuple[str, ...]) -> int:
         """Keep the event's payload and make one delivery per subscriber due now; how many were new."""
-        self._r.set(_body_key(event.id), event.payload, ex=BODY_TTL, nx=True)
+        self._r.set(self.keys.event_body(event.id), event.payload, ex=BODY_TTL, nx=True)
         return sum(self.due.add(member(event.id, url), once_for=DELIVERY_TTL) for url in subscribers)
 
     def body(self, event_id: str) -> str | None:
-        raw = self._r.get(_body_key(event_id))
+        raw = self._r.get(self.keys.event_body(event_id))
         return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
 
     def enqueue_due(self, *, limit: int = 200) -> int:
@@ -92,6 +88,7 @@ class Deliveries:
     def _lost_last_attempt(self, taken: Taken, event_id: str, url: str) -> None:
         record_attempt(
             self._r,
+            keys=self.keys,
             event_id=event_id,
             url=url,
             attempt=taken.attempt - 1,

@@ -47,6 +47,7 @@ def deliver(deps: DeliveryDeps, *, event_id: str, url: str, attempt: int, lease_
         why = "the event payload expired" if payload is None else "SPENDGATE_EVENT_SECRET is not set"
         record_attempt(
             deps.redis,
+            keys=deps.deliveries.keys,
             event_id=event_id,
             url=url,
             attempt=attempt,
@@ -84,6 +85,7 @@ def deliver(deps: DeliveryDeps, *, event_id: str, url: str, attempt: int, lease_
     if outcome != "noop":
         record_attempt(
             deps.redis,
+            keys=deps.deliveries.keys,
             event_id=event_id,
             url=url,
             attempt=attempt,

@@ -9,6 +9,7 @@ from datetime import datetime
 import redis
 
 from spendgate_core.adapters import events
+from spendgate_core.adapters.keys import Keys
 
 log = logging.getLogger(__name__)
 
@@ -16,6 +17,7 @@ log = logging.getLogger(__name__)
 def record_attempt(
     client: redis.Redis,
     *,
+    keys: Keys,
     event_id: str,
     url: str,
     attempt: int,
@@ -45,6 +47,7 @@ def record_attempt(
             "duration_ms": duration_ms,
             "next_attempt_at": next_at.isoformat() if next_at else None,
         },
+        keys=keys,
     )
     if outcome == "failed":
         log.error(
