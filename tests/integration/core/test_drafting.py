@@ -107,7 +107,8 @@ async def test_the_event_is_written_with_the_draft_once(
         new_daily_budget=Decimal(campaign.daily_budget + 100) / 100, reason="up",
     )  # fmt: skip
     client = core.store.client  # type: ignore[attr-defined]
-    assert events.publish(client, type="draft.created", draft=draft, keys=KEYS) is None  # already announced
+    now = core.clock.now()
+    assert events.publish(client, type="draft.created", draft=draft, now=now, keys=KEYS) is None  # announced
     [(_, fields)] = client.xrange(KEYS.events())
     assert (fields[b"type"], fields[b"draft_id"].decode()) == (b"draft.created", draft.id)
     without_events = replace(core, events=None)

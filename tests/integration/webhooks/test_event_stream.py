@@ -101,7 +101,8 @@ def test_a_lapsed_arm_is_announced(hooks: Hooks, people: dict[str, Principal]) -
 def test_one_event_per_draft_version(hooks: Hooks) -> None:
     draft = hooks.core.store.get(hooks.propose())
     assert (
-        events.publish(hooks.redis, type="draft.created", draft=draft, keys=KEYS) is None
+        events.publish(hooks.redis, type="draft.created", draft=draft, now=hooks.core.clock.now(), keys=KEYS)
+        is None
     )  # already announced
     assert len(stream(hooks.redis)) == 1
 
@@ -139,10 +140,20 @@ def test_a_publish_that_cannot_be_written_leaves_no_marker(hooks: Hooks) -> None
     rejected = draft.model_copy(update={"version": 2})
     hooks.redis.rename(KEYS.events(), "moved-away")
     hooks.redis.set(KEYS.events(), "not a stream")
-    assert events.publish(hooks.redis, type="draft.rejected", draft=rejected, keys=KEYS) is None
+    assert (
+        events.publish(
+            hooks.redis, type="draft.rejected", draft=rejected, now=hooks.core.clock.now(), keys=KEYS
+        )
+        is None
+    )
     assert hooks.redis.get(KEYS.event_marker(draft.id, 2)) is None  # so reconcile may announce it later
     hooks.redis.delete(KEYS.events())
-    assert events.publish(hooks.redis, type="draft.rejected", draft=rejected, keys=KEYS) is not None
+    assert (
+        events.publish(
+            hooks.redis, type="draft.rejected", draft=rejected, now=hooks.core.clock.now(), keys=KEYS
+        )
+        is not None
+    )
 
 
 def test_a_failing_publish_does_not_fail_the_decision(hooks: Hooks, people: dict[str, Principal]) -> None:

@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -79,7 +79,7 @@ def publish(
     *,
     type: EventType,
     draft: Draft,
-    now: datetime | None = None,
+    now: datetime,
     url: str | None = None,
     keys: Keys,
 ) -> str | None:
@@ -88,7 +88,7 @@ def publish(
     Best effort by contract: a Redis failure is logged and swallowed, because the state change it
     announces is already saved and must stand (see the module docstring for what recovers it).
     """
-    event = announcement(draft_event(type, draft, now=now or datetime.now(UTC), url=url), keys=keys)
+    event = announcement(draft_event(type, draft, now=now, url=url), keys=keys)
     try:
         added = Runner.of(client).run(Command(bool, "publish_event", event.keys, event.args))
     except redis.RedisError as exc:
