@@ -13,7 +13,7 @@ from spendgate_core.contracts.signing import load_signing_key
 from spendgate_core.domain.clock import Clock, SystemClock
 from spendgate_core.domain.policy import PolicyBook
 from spendgate_core.runtime.settings import CoreSettings
-from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.deps import AccountCatalog, CoreDeps
 from spendgate_core.usecases.ports import PlatformReader
 
 
@@ -42,19 +42,22 @@ def build_core(
     settings: CoreSettings,
     *,
     client: redis.Redis,
-    reader: PlatformReader,
+    reader: PlatformReader | None,
+    accounts: AccountCatalog | None = None,
     clock: Clock | None = None,
     store: RedisDraftStore | None = None,
     ledger: RedisLedger | None = None,
 ) -> CoreDeps:
-    """`store`, `ledger`: pass the ones the caller also uses another way (the gateway, on its loop)."""
+    """`store`, `ledger`: pass the ones the caller also uses another way (the gateway, on its loop);
+    `accounts`: the gateway's catalog, which reads on its loop (it has no blocking `reader`)."""
     clock = clock or SystemClock()
     return CoreDeps(
         store=store or RedisDraftStore(client),
         ledger=ledger or redis_ledger(settings, client=client, clock=clock),
         policies=PolicyBook.load(settings.policy_file),
         clock=clock,
-        reader=reader,
+        platform_reader=reader,
+        accounts=accounts,
         console_url=f"{settings.public_url.rstrip('/')}/console",
         events=RedisEvents(client),
     )
