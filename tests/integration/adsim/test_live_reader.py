@@ -1,12 +1,14 @@
-"""The live campaign read proposals make on the gateway's event loop (aiohttp) against a real adsim: the
-same answers and the same errors as the blocking reader (httpx) for injected error statuses, a refused
-token, a slow answer, a compressed answer, a redirect and an unreachable port."""
+"""The gateway's platform reads on its event loop (aiohttp) against a real adsim: for every read (accounts,
+campaigns, one campaign, insights) the same answers and the same errors as the blocking reader (httpx),
+for unknown ids, injected error statuses, a refused token, a slow answer, a compressed answer, a redirect
+and an unreachable port."""
 
 from __future__ import annotations
 
 import gzip
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -63,6 +65,67 @@ async def test_a_campaign_reads_the_same_through_both_clients(live: LiveAdsimRea
     campaign = await live.get_campaign(ACCOUNT, CAMPAIGN)
     assert campaign == await blocking(ACCOUNT, CAMPAIGN)
     assert (campaign.id, campaign.account_id) == (CAMPAIGN, ACCOUNT)
+
+
+def every_read(reader: Any, account_id: str = ACCOUNT) -> dict[str, Callable[[], Any]]:
+    """Each read of the port, by name, for either reader (blocking calls return values, async ones
+    coroutines)."""
+    until = date.today() - timedelta(days=1)
+    since = until - timedelta(days=6)
+    return {
+        "list_accounts": lambda: reader.list_accounts(),
+        "list_campaigns": lambda: reader.list_campaigns(account_id),
+        "get_campaign": lambda: reader.get_campaign(account_id, CAMPAIGN),
+        "insights": lambda: reader.insights(
+            account_id, campaign_id=None, since=since, until=until, granularity="day"
+        ),
+    }
+
+
+async def outcomes(reader: Any, account_id: str = ACCOUNT) -> dict[str, Any]:
+    """What every read gave, by name: its answer, or the error's type, message, status and retry hint."""
+    found: dict[str, Any] = {}
+    for name, read in every_read(reader, account_id).items():
+        try:
+            answer = read()
+            found[name] = await answer if isinstance(answer, Awaitable) else answer
+        except SpendgateError as exc:
+            found[name] = (
+                type(exc),
+                str(exc),
+                getattr(exc, "status", None),
+                getattr(exc, "retry_after", None),
+            )
+    return found
+
+
+@pytest.fixture
+def blocking_reader(base_url: str, sim: httpx.Client) -> Iterator[AdsimReader]:
+    reader = AdsimReader(adsim_client(base_url, READ, timeout=1.0))
+    yield reader
+    reader.close()
+
+
+async def test_every_read_answers_the_same_through_both_clients(
+    live: LiveAdsimReader, blocking_reader: AdsimReader
+) -> None:
+    got = await outcomes(live)
+    assert got == await outcomes(blocking_reader)
+    assert {a.id for a in got["list_accounts"]} >= {ACCOUNT}
+    assert CAMPAIGN in {c.id for c in got["list_campaigns"]}
+    assert len(got["insights"]) == 7
+
+
+async def test_every_read_fails_the_same_through_both_clients(
+    live: LiveAdsimReader, blocking_reader: AdsimReader, sim: httpx.Client
+) -> None:
+    unknown = await outcomes(live, "acc_nope")
+    assert unknown == await outcomes(blocking_reader, "acc_nope")
+    assert unknown["list_campaigns"][0] is NotFound and unknown["insights"][0] is NotFound
+    set_faults(sim, error_rate=1, error_status=503, scope="reads")
+    down = await outcomes(live)
+    assert down == await outcomes(blocking_reader)
+    assert all(got[0] is TransientUpstreamError and got[2] == 503 for got in down.values())
 
 
 async def test_an_unknown_campaign_is_not_found(live: LiveAdsimReader, blocking: Read) -> None:

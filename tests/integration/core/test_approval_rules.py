@@ -221,7 +221,7 @@ def test_a_stricter_policy_in_force_at_confirm_asks_for_more_humans(
     draft_id = propose_increase(deps, people["agent"], increase=20_000)  # 200.00: one human when drafted
     stricter = PolicyBook.from_toml('[defaults]\nsecond_approver_above = "100.00"\n', source="test")
     now_deps = CoreDeps(
-        store=deps.store, ledger=deps.ledger, policies=stricter, clock=deps.clock, reader=deps.reader
+        store=deps.store, ledger=deps.ledger, policies=stricter, clock=deps.clock, platform_reader=deps.reader
     )
     after_alice = approve(now_deps, people["alice"], draft_id, queue)
     assert after_alice.status is DraftStatus.PENDING and after_alice.required_approvals == 2

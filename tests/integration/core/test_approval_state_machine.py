@@ -37,7 +37,7 @@ def test_no_sequence_applies_without_the_required_humans(
 ) -> None:
     clock = MovableClock()
     world = CoreDeps(
-        store=deps.store, ledger=deps.ledger, policies=deps.policies, clock=clock, reader=deps.reader
+        store=deps.store, ledger=deps.ledger, policies=deps.policies, clock=clock, platform_reader=deps.reader
     )
     reached: set[DraftStatus] = set()
     campaign = next(c for c in deps.reader.list_campaigns("acc_us_001") if c.daily_budget >= 200_000)

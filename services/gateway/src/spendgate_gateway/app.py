@@ -10,7 +10,6 @@ from fastmcp import FastMCP
 from fastmcp.server.http import StarletteWithLifespan
 
 from spendgate_core.adapters.ledger import AsyncLedgerAppender
-from spendgate_core.adapters.platforms.adsim import AdsimReader, adsim_client
 from spendgate_core.adapters.platforms.live import LiveAdsimReader
 from spendgate_core.adapters.store import AsyncDraftStore, RedisDraftStore
 from spendgate_core.domain.clock import Clock, SystemClock
@@ -22,6 +21,7 @@ from spendgate_core.runtime.bootstrap import (
     redis_keys,
     redis_ledger,
 )
+from spendgate_core.usecases.deps import AccountCatalog
 from spendgate_core.usecases.drafting import DraftIO
 from spendgate_gateway.audit import LedgerBatcher
 from spendgate_gateway.auth import PrincipalTokenVerifier
@@ -54,37 +54,43 @@ Money, in arguments and results, is a decimal string in the account currency's m
 
 
 def build_deps(settings: GatewaySettings, *, clock: Clock | None = None) -> GatewayDeps:
-    """The real adapters. The readers hold the platform's read token only; the gateway has no other.
+    """The real adapters. The reader holds the platform's read token only; the gateway has no other.
 
-    Blocking clients serve what runs in worker threads (cache misses, store queries, withdrawals); asyncio
-    clients serve what runs on the event loop (cached reads, proposals, their ledger entries). Both write the
-    same store and the same ledger.
+    Every platform read (accounts, campaigns, insights, the live read a proposal starts from) is one
+    aiohttp reader on the event loop. Redis has a blocking client for what runs in worker threads (store
+    queries, withdrawals) and an asyncio client for what runs on the loop (reads' counters, proposals,
+    ledger entries); both write the same store and the same ledger.
     """
     clock = clock or SystemClock()
     keys = redis_keys(settings)
     client = redis_client(settings)
     async_client = async_redis_client(settings)
-    token = settings.adsim_read_token.get_secret_value()
-    http = adsim_client(settings.adsim_url, token)
-    live = LiveAdsimReader(settings.adsim_url, token)
-    reader = AdsimReader(http)
+    reader = LiveAdsimReader(settings.adsim_url, settings.adsim_read_token.get_secret_value())
     store = RedisDraftStore(client, keys=keys)
     ledger = redis_ledger(settings, client=client, clock=clock, keys=keys)
     audit = LedgerBatcher(AsyncLedgerAppender(ledger, async_client))
     async_store = AsyncDraftStore(async_client, keys=keys)
+    core = build_core(
+        settings,
+        client=client,
+        keys=keys,
+        reader=None,
+        accounts=AccountCatalog.on_loop(reader),
+        clock=clock,
+        store=store,
+        ledger=ledger,
+    )
     return GatewayDeps(
-        core=build_core(
-            settings, client=client, keys=keys, reader=reader, clock=clock, store=store, ledger=ledger
-        ),
+        core=core,
         reads=CachedReader(reader, ttl_seconds=settings.gateway_cache_ttl_seconds),
         directory=PrincipalDirectory(settings.principals_file),
         redis_client=client,
         store=async_store,
         audit=audit,
-        drafting=DraftIO(reader=live, store=async_store, ledger=audit),
+        drafting=DraftIO(reader=reader, store=async_store, ledger=audit),
         principals_file=settings.principals_file,
-        closers=(http.close, client.close),
-        async_closers=(live.aclose, async_client.aclose),
+        closers=(client.close,),
+        async_closers=(reader.aclose, async_client.aclose),
     )
 
 

@@ -23,11 +23,12 @@ from spendgate_gateway.reads import CampaignRows
 
 @dataclass(frozen=True)
 class GatewayDeps:
-    """`reads` is the cached reader; `drafting.reader` reads live (proposals record `before` from it).
+    """`reads` is the cached reader; `drafting.reader` reads live (proposals record `before` from it);
+    both, and `core.catalog`, are the one aiohttp reader.
 
-    Tools run on the event loop: reads answer from the cache and `store` (its account counters),
-    proposals await the platform and the store, and both ledger through `audit`'s group commit. What may
-    block (a cache miss, a store query, a withdrawal) goes to a worker thread.
+    Tools run on the event loop: reads await the cache (a miss awaits the platform) and `store` (its
+    account counters), proposals await the platform and the store, and both ledger through `audit`'s
+    group commit. Only blocking Redis work (a store query, a withdrawal) goes to a worker thread.
     """
 
     core: CoreDeps

@@ -96,13 +96,13 @@ async def snapshot(
 ) -> AccountSnapshot:
     now = deps.clock.now()
     currency = account.currency
-    campaigns = await reader.alist_campaigns(account.id)
+    campaigns = await reader.list_campaigns(account.id)
     spend_today = sum(c.spend_today for c in campaigns)
     today = now.date()
     first = today.replace(day=1)
     earlier = 0
     if first < today:  # the platform reports whole days up to yesterday
-        totals = await reader.ainsights(
+        totals = await reader.insights(
             account.id, campaign_id=None, since=first, until=today - timedelta(days=1), granularity="total"
         )
         earlier = sum(r.spend for r in totals)
@@ -189,7 +189,7 @@ async def query_campaigns(
     fraction = day_fraction(deps.clock.now())
     found = [
         c
-        for c in await reader.alist_campaigns(account.id)
+        for c in await reader.list_campaigns(account.id)
         if all(_matches(c, f, o, fraction) for f, o in zip(filters, operands, strict=True))
     ]
     # Campaigns without a value for the sort field (paused ones, for pacing) go last either way.
@@ -251,7 +251,7 @@ async def performance(
     if (end_date - start_date).days + 1 > MAX_RANGE_DAYS:
         raise InvalidInput(f"the range covers more than {MAX_RANGE_DAYS} days; ask for a shorter one")
     try:
-        rows = await reader.ainsights(
+        rows = await reader.insights(
             account.id, campaign_id=entity_id, since=start_date, until=end_date, granularity=granularity
         )
     except NotFound:

@@ -14,7 +14,7 @@ from spendgate_core.contracts.signing import load_signing_key
 from spendgate_core.domain.clock import Clock, SystemClock
 from spendgate_core.domain.policy import PolicyBook
 from spendgate_core.runtime.settings import CoreSettings, RedisSettings
-from spendgate_core.usecases.deps import CoreDeps
+from spendgate_core.usecases.deps import AccountCatalog, CoreDeps
 from spendgate_core.usecases.ports import PlatformReader
 
 
@@ -50,20 +50,23 @@ def build_core(
     *,
     client: redis.Redis,
     keys: Keys,
-    reader: PlatformReader,
+    reader: PlatformReader | None,
+    accounts: AccountCatalog | None = None,
     clock: Clock | None = None,
     store: RedisDraftStore | None = None,
     ledger: RedisLedger | None = None,
 ) -> CoreDeps:
     """`keys`: the process's `redis_keys(settings)`, which its other adapters use too. `store`, `ledger`:
-    pass the ones the caller also uses another way (the gateway, on its loop)."""
+    pass the ones the caller also uses another way (the gateway, on its loop); `accounts`: the gateway's
+    catalog, which reads on its loop (it has no blocking `reader`)."""
     clock = clock or SystemClock()
     return CoreDeps(
         store=store or RedisDraftStore(client, keys=keys),
         ledger=ledger or redis_ledger(settings, client=client, clock=clock, keys=keys),
         policies=PolicyBook.load(settings.policy_file),
         clock=clock,
-        reader=reader,
+        platform_reader=reader,
+        accounts=accounts,
         console_url=f"{settings.public_url.rstrip('/')}/console",
         events=RedisEvents(client, keys=keys),
     )

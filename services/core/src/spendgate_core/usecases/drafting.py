@@ -221,7 +221,7 @@ async def _stage(
         deps,
         principal=principal,
         account=account,
-        platform=deps.reader.platform,
+        platform=deps.catalog.platform,
         proposal=proposal,
         reason=reason,
         rollback_of=rollback_of,

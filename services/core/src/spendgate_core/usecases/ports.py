@@ -46,6 +46,18 @@ class AsyncCampaignReader(Protocol):
         ...
 
 
+class AsyncPlatformReader(AsyncCampaignReader, Protocol):
+    """`PlatformReader` for an event loop: the same reads, answers and errors, awaited."""
+
+    async def list_accounts(self) -> list[Account]: ...
+
+    async def list_campaigns(self, account_id: str) -> list[Campaign]: ...
+
+    async def insights(
+        self, account_id: str, *, campaign_id: str | None, since: date, until: date, granularity: Granularity
+    ) -> list[PerformanceRow]: ...
+
+
 class AsyncDraftStore(Protocol):
     """What staging a draft writes and reads on an event loop: the same records as `DraftStore`."""
 

@@ -1,5 +1,5 @@
 """Shared HTTP plumbing for platform adapters: one status and error mapping, and request metrics, for the
-blocking httpx clients here and the gateway's live reads over aiohttp (`live`)."""
+blocking httpx clients here and the gateway's reads over aiohttp (`live`)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""The live campaign reads that the gateway's proposals start from, on an event loop, through aiohttp.
-Only the gateway imports this module, so only the gateway loads aiohttp (an import-linter contract: it is
-slow and large to import).
+"""The gateway's platform reads, on its event loop, through aiohttp: the accounts, campaigns and insights
+its read tools show, and the live campaign its proposals start from. Only the gateway imports this
+module, so only the gateway loads aiohttp (an import-linter contract: it is slow and large to import).
 
 aiohttp rather than httpx's AsyncClient: httpcore's asyncio pool rescans every pooled connection (a
 poll() each) on every request and response, which made a live read cost several times aiohttp's CPU
@@ -12,14 +12,26 @@ answer), and every answer checked and counted by `http.checked`.
 from __future__ import annotations
 
 import urllib.request
+from datetime import date
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
 import httpx
 
-from spendgate_core.adapters.platforms.adsim import PLATFORM, campaign_path, headers, unknown_campaign
+from spendgate_core.adapters.platforms.adsim import (
+    PLATFORM,
+    AdsimRead,
+    accounts_read,
+    campaign_read,
+    campaigns_read,
+    headers,
+    insights_read,
+)
 from spendgate_core.adapters.platforms.http import checked, timed_out, unreachable
-from spendgate_core.domain.platform import Campaign
+from spendgate_core.domain.platform import Account, Campaign, Granularity, PerformanceRow
+
+T = TypeVar("T")
 
 
 def session(
@@ -51,11 +63,17 @@ def env_proxy(base_url: str) -> str | None:
 
 
 async def aget(
-    session: aiohttp.ClientSession, url: str, *, platform: str, operation: str, not_found: str
+    session: aiohttp.ClientSession,
+    url: str,
+    *,
+    platform: str,
+    operation: str,
+    not_found: str,
+    params: dict[str, str] | None = None,
 ) -> httpx.Response:
     """One GET, counted and mapped onto the spendgate error tree as `http.send` does."""
     try:
-        async with session.get(url, allow_redirects=False) as answer:
+        async with session.get(url, params=params, allow_redirects=False) as answer:
             raw = await answer.read()
         response = httpx.Response(answer.status, headers=answer.raw_headers, content=raw)
     except TimeoutError:  # aiohttp's timeouts are TimeoutErrors
@@ -66,7 +84,7 @@ async def aget(
 
 
 class LiveAdsimReader:
-    """`AsyncCampaignReader` for adsim, with the read-only token."""
+    """`AsyncPlatformReader` for adsim, with the read-only token."""
 
     platform = PLATFORM
 
@@ -86,12 +104,30 @@ class LiveAdsimReader:
             await self._session.close()
             self._session = None
 
-    async def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
+    async def _get(self, read: AdsimRead[T]) -> T:
         response = await aget(
             self._client(),
-            self._base + campaign_path(account_id, campaign_id),
+            self._base + read.path,
             platform=PLATFORM,
-            operation="get_campaign",
-            not_found=unknown_campaign(account_id, campaign_id),
+            operation=read.operation,
+            not_found=read.not_found,
+            params=read.params,
         )
-        return Campaign.model_validate_json(response.content)
+        return read.parse(response.content)
+
+    async def list_accounts(self) -> list[Account]:
+        return await self._get(accounts_read())
+
+    async def list_campaigns(self, account_id: str) -> list[Campaign]:
+        return await self._get(campaigns_read(account_id))
+
+    async def get_campaign(self, account_id: str, campaign_id: str) -> Campaign:
+        return await self._get(campaign_read(account_id, campaign_id))
+
+    async def insights(
+        self, account_id: str, *, campaign_id: str | None, since: date, until: date, granularity: Granularity
+    ) -> list[PerformanceRow]:
+        read = insights_read(
+            account_id, campaign_id=campaign_id, since=since, until=until, granularity=granularity
+        )
+        return await self._get(read)
