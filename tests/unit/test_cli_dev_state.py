@@ -129,3 +129,19 @@ def test_tokens_env_sources_in_bash(tmp_path: Path) -> None:
         str(state.ledger_key_file),
         "redis://127.0.0.1:6380/0",
     ]
+
+
+def test_tokens_env_carries_the_stack_redis_namespace(tmp_path: Path) -> None:
+    state = prepare_state(tmp_path / ".dev")
+    env_file = tmp_path / "tokens.env"
+    text = render_tokens_env(state, Ports(), redis_url="redis://127.0.0.1:6380/0", redis_namespace="{tenant}")
+    env_file.write_text(text)
+    out = subprocess.run(
+        ["bash", "-c", f"source {env_file} && echo $SPENDGATE_REDIS_NAMESPACE"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={},
+    ).stdout.split()
+    assert out == ["{tenant}"]
+    assert "SPENDGATE_REDIS_NAMESPACE" not in render_tokens_env(state, Ports(), redis_url="redis://x")

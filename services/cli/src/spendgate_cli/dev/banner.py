@@ -83,14 +83,18 @@ def render_banner(state: DevState, ports: Ports, *, redis_url: str, redis_note: 
     return "\n".join(lines)
 
 
-def render_tokens_env(state: DevState, ports: Ports, *, redis_url: str) -> str:
-    """Shell lines to `source`: URLs, every token, and what the operator commands need."""
+def render_tokens_env(
+    state: DevState, ports: Ports, *, redis_url: str, redis_namespace: str | None = None
+) -> str:
+    """Shell lines to `source`: URLs, every token, and what the operator commands need (`spendgate audit`
+    reads the ledger under the stack's Redis namespace, so a namespace the stack was given goes in too)."""
     q = shlex.quote
     values = {
         "SPENDGATE_MCP_URL": ports.mcp_url,
         "SPENDGATE_APPROVALS_URL": ports.approvals_url,
         "SPENDGATE_ADSIM_URL": ports.adsim_url,
         "SPENDGATE_REDIS_URL": redis_url,
+        **({"SPENDGATE_REDIS_NAMESPACE": redis_namespace} if redis_namespace else {}),
         "SPENDGATE_PRINCIPALS_FILE": str(state.principals_file),
         "SPENDGATE_POLICY_FILE": str(state.policy_file),
         "SPENDGATE_LEDGER_KEY_FILE": str(state.ledger_key_file),

@@ -73,7 +73,9 @@ def run_dev(options: DevOptions) -> None:
                     took = time.monotonic() - began
                     _say(f"healthy in {took:.1f}s (pid {child.proc.pid}, {service.health_url})")
             if not stop.is_set():
-                write_file(state.tokens_env, render_tokens_env(state, ports, redis_url=redis_url), mode=0o600)
+                namespace = os.environ.get("SPENDGATE_REDIS_NAMESPACE")  # the services inherit it as it is
+                tokens = render_tokens_env(state, ports, redis_url=redis_url, redis_namespace=namespace)
+                write_file(state.tokens_env, tokens, mode=0o600)
                 typer.echo(render_banner(state, ports, redis_url=redis_url, redis_note=redis_note))
                 if options.check:
                     _say("--check: every service is healthy; stopping")
