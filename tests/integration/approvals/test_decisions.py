@@ -182,6 +182,9 @@ def test_reject_is_final_and_idempotent(api: Api, core: CoreDeps, people: dict[s
     retry = api.call("bob", "POST", path, json={"reason": "not this week"})
     assert retry.status_code == 200 and retry.json() == body
     assert api.arm("alice", draft_id).status_code == 409
+    # A stale ETag is still 412 (SPEC: "412 if stale"), before the draft's state is looked at.
+    stale = api.call("alice", "POST", f"/v1/drafts/{draft_id}/arm", headers={"If-Match": '"1"'})
+    assert stale.status_code == 412, stale.text
 
 
 def test_rollback_creates_a_draft_its_requester_cannot_approve(

@@ -118,3 +118,26 @@ def test_work_tried_once_elsewhere_waits_its_backoff_and_counts_that_try(
     clock.advance(1)
     (taken,) = due.take()
     assert taken.attempt == 2
+
+
+def test_putting_an_item_that_is_taken_fences_its_taker_out(
+    workers: list[DueSet], clock: MovableClock
+) -> None:
+    # A newer change arrives while a retry of the same item is under way (it may have read old state):
+    # `add` finds the item held, `put` makes it due now, and the under-way taker cannot settle it away.
+    first, second = workers
+    first.add("show drf_1")
+    [taken] = first.take()
+    assert not second.add("show drf_1", attempts_made=1)
+    second.put("show drf_1", at=clock.now())
+    assert not first.succeeded(taken)
+    [again] = second.take()
+    assert again.item == "show drf_1"
+    assert second.succeeded(again)
+
+
+def test_take_uses_the_time_it_is_given(workers: list[DueSet], clock: MovableClock) -> None:
+    first, _ = workers
+    first.add("later", at=clock.now() + timedelta(seconds=10))
+    assert first.take() == []
+    assert [t.item for t in first.take(now=clock.now() + timedelta(seconds=10))] == ["later"]

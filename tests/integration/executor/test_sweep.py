@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
+
+import redis
 
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import DraftStatus
 from spendgate_core.runtime.settings import load_settings
 from spendgate_core.usecases import deciding as approval
 from spendgate_executor import wiring
+from spendgate_executor.jobqueue import ApplyJobs
+from spendgate_executor.retries import RetrySchedule
 from spendgate_executor.settings import ExecutorSettings
 from spendgate_executor.sweep import Sweeper
 from tests.integration.executor.harness import Harness, LostEnqueue
@@ -145,3 +150,30 @@ def test_a_backlog_of_queued_approvals_costs_the_sweep_no_per_draft_lookups(harn
     assert spent < 12, f"{spent} Redis commands for one pass over 10 queued drafts"
     harness.work()
     assert all(harness.get(d.id).status is DraftStatus.APPLIED for d in drafts)
+
+
+class WatchedJobs(ApplyJobs):
+    """The real apply queue, noting whether the draft was still scheduled when its job was queued."""
+
+    def __init__(self, connection: redis.Redis, retries: RetrySchedule) -> None:
+        super().__init__(connection)
+        self.retries = retries
+        self.scheduled_when_queued: list[bool] = []
+
+    def enqueue(self, draft_id: str, version: int, *, job_id: str) -> bool:
+        self.scheduled_when_queued.append(self.retries.scheduled_at(draft_id) is not None)
+        return super().enqueue(draft_id, version, job_id=job_id)
+
+
+def test_a_due_retry_is_handed_over_before_its_job_is_queued(harness: Harness) -> None:
+    # A worker may start the job the moment it is queued; if the draft still looked scheduled then
+    # (the take's lease), the job would defer to a retry that never comes.
+    draft = harness.approve(harness.propose_change("cmp_us_001", delta=1000), queue=LostEnqueue())
+    deps = harness.executor
+    jobs = WatchedJobs(deps.redis, deps.retries)
+    deps.retries.schedule(draft.id, at=harness.clock.now())
+    report = Sweeper(dataclasses.replace(deps, jobs=jobs), interval_seconds=1).run_once()
+    assert report.retried == [draft.id]
+    assert jobs.scheduled_when_queued == [False]
+    harness.work()
+    assert harness.get(draft.id).status is DraftStatus.APPLIED

@@ -157,3 +157,13 @@ def test_the_view_is_what_rest_and_the_cli_read() -> None:
         "reason": view["actions"]["confirm"]["reason"],
     }
     assert set(view["actions"]) == {"arm", "confirm", "reject", "rollback", "withdraw"}
+
+
+def test_whoever_requested_an_applied_draft_may_ask_to_roll_it_back() -> None:
+    # Asking decides nothing: the rollback draft needs its own approvals, and never from the asker.
+    own = budget_draft().model_copy(
+        update={"status": DraftStatus.APPLIED, "proposed_by": Actor(name="alice", kind="human")}
+    )
+    assert decision_options(own, ALICE, now=T0)["rollback"].open
+    viewer = human("vera", "viewer")
+    assert decision_options(own, viewer, now=T0)["rollback"].refusal == "not_a_decider"

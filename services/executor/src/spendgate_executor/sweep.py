@@ -107,13 +107,15 @@ class Sweeper(PeriodicTask):
 
     def _drain_retries(self, now: datetime, report: SweepReport) -> None:
         due = self._deps.retries.due
-        for taken in due.take(count_attempts=False):
+        for taken in due.take(count_attempts=False, now=now):
+            # Released before the job is queued: a job that starts at once must not find the draft still
+            # scheduled (the take's lease) and defer itself. A sweep that dies in between leaves an
+            # in-flight draft with no retry and no job, which the next pass re-enqueues as an orphan.
+            due.release(taken)
             draft = self._in_flight(taken.item)
             if draft is not None:
                 self._enqueue_fresh(draft)
                 report.retried.append(taken.item)
-            # The job carries the retry from here (or there is nothing left to retry).
-            due.release(taken)
 
     def _resume_if_orphaned(
         self, draft_id: str, now: datetime, queued: set[str], report: SweepReport

@@ -1,14 +1,16 @@
 """The Slack consumer: posts a message for each new draft and keeps it in step with the draft's state.
 
 It reads the draft event stream in the consumer group `slack`, so several approval replicas share the
-work and each event is handled by one of them; it acknowledges an event once handled, takes over
-events a dead replica left unacknowledged (XAUTOCLAIM), and gives an event up after a few failures.
+work and each event is handled by one of them; it acknowledges an event once handled (or its retry is
+written) and takes over events a replica that died mid-event left unacknowledged (XAUTOCLAIM).
 Events only say "this draft changed": the message is always rendered from the draft as stored now,
 under a per-draft lock, so out-of-order or lost events still leave the message showing the truth.
 
 A failed update (Slack down or rate limiting, a busy lock) is acknowledged on the stream and retried
 from the shared due set `Keys.slack_retries` (`spendgate_core.adapters.duework.DueSet`): with backoff, by
-whichever replica takes it when due, and given up with an error log after `MAX_ATTEMPTS`.
+whichever replica takes it when due, and given up with an error log after `MAX_ATTEMPTS`. A failure
+while a retry of the same draft is under way makes that retry due again at once, so a retry that read
+the draft before the newer change cannot settle it away.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from spendgate_core.usecases.deps import CoreDeps
 log = logging.getLogger(__name__)
 
 GROUP = "slack"
-CLAIM_IDLE_MS = 60_000  # an event unacknowledged this long belongs to a dead consumer
+CLAIM_IDLE_MS = 60_000  # an event unacknowledged this long belongs to a replica that died handling it
 MAX_ATTEMPTS = 5  # then the update is dropped with an error log: Slack refused it for good (or is away)
 BATCH = 20
 
@@ -135,7 +137,11 @@ class SlackNotifier:
         except Exception as exc:
             # One bad event (Slack down, a refused message, a Redis blip) must not stop the others. If
             # even the retry cannot be written, this raises and the event stays pending for XAUTOCLAIM.
-            self._retries.add(_item(event.draft_id, post=post), attempts_made=1)
+            item = _item(event.draft_id, post=post)
+            if not self._retries.add(item, attempts_made=1):
+                # A retry of this draft is waiting or under way and may have read the draft before this
+                # change: make it due now, which also fences an under-way retry out of settling it.
+                self._retries.put(item, at=self._deps.clock.now())
             log.warning("Slack update for %s %s failed (1): %s", event.type, event.draft_id, exc)
 
     def retry_due(self) -> int:

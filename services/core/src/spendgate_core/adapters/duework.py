@@ -123,9 +123,11 @@ class DueSet:
         self._r.zadd(self.key, {item: _ms(at)})
 
     # taking and settling ------------------------------------------------------------------------------
-    def take(self, *, limit: int = 100, count_attempts: bool = True) -> list[Taken]:
+    def take(
+        self, *, limit: int = 100, count_attempts: bool = True, now: datetime | None = None
+    ) -> list[Taken]:
         """Lease every due item (up to `limit`) to the caller; each goes to exactly one taker."""
-        now = self._clock.now()
+        now = now or self._clock.now()
         lease_ms = _ms(now) + self._lease_ms
         args = (_ms(now), lease_ms, limit, int(count_attempts), self.max_attempts or 0)
         flat = self._scripts.run(Command(list, "due_take", (self.key, self._attempts_key), args))

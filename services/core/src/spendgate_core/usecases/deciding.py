@@ -69,12 +69,15 @@ def arm(
 ) -> Armed:
     expected = parse_if_match(if_match)
     draft = visible_draft(deps, principal, draft_id)
-    require(options_for(deps, principal, draft), "arm")
+    options = options_for(deps, principal, draft)
+    if not options.decides:
+        require(options, "arm")  # who is asking is refused whatever version they hold
     if draft.version != expected:
         raise PreconditionFailed(
             f"draft {draft_id} is at version {draft.version}, not {expected}; "
             "re-read it and check the diff again"
         )
+    require(options, "arm")
     limits = deps.limits(draft.account_id, draft.currency)
     token = secrets.token_urlsafe(24)
     armed = lifecycle.arm(

@@ -116,7 +116,9 @@ def _closed(action: Action, refusal: Refusal, reason: str) -> Option:
 
 
 def _rollback(draft: Draft, principal: Principal, decider: Option | None) -> Option:
-    if decider is not None:
+    # Asking for a rollback decides nothing (the rollback draft needs its own approvals, never from
+    # whoever asked), so only a principal who may not decide at all is refused, not the proposer.
+    if decider is not None and decider.refusal == "not_a_decider":
         return Option("rollback", False, decider.refusal, decider.reason)
     written = draft.status is DraftStatus.APPLIED or (
         draft.status is DraftStatus.APPLY_FAILED and bool(draft.applied_changes)

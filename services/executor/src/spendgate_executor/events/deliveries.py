@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import redis
 from rq import Queue
+from rq.exceptions import DuplicateJobError
 from rq.serializers import JSONSerializer
 
 from spendgate_core.adapters import events
@@ -69,19 +70,22 @@ class Deliveries:
             if taken.exhausted:
                 self._lost_last_attempt(taken, event_id, url)
                 continue
-            queue.enqueue(
-                DELIVER_JOB,
-                event_id,
-                url,
-                taken.attempt,
-                taken.lease_ms,
-                job_id=f"deliver-{event_id}-{url_hash(url)}-a{taken.attempt}",
-                unique=True,
-                job_timeout=60,
-                result_ttl=86400,
-                failure_ttl=7 * 86400,
-                description=f"deliver {event_id} to {events.display_url(url)} (attempt {taken.attempt})",
-            )
+            try:
+                queue.enqueue(
+                    DELIVER_JOB,
+                    event_id,
+                    url,
+                    taken.attempt,
+                    taken.lease_ms,
+                    job_id=f"deliver-{event_id}-{url_hash(url)}-a{taken.attempt}",
+                    unique=True,
+                    job_timeout=60,
+                    result_ttl=86400,
+                    failure_ttl=7 * 86400,
+                    description=f"deliver {event_id} to {events.display_url(url)} (attempt {taken.attempt})",
+                )
+            except DuplicateJobError:
+                continue  # this attempt's job is queued already; it settles the delivery
             enqueued += 1
         return enqueued
 
