@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import httpx
 import redis
 from rq.job import Job
@@ -16,7 +19,9 @@ from spendgate_core.contracts.jobs import (
     apply_job_id,
 )
 from spendgate_core.contracts.views import draft_view
+from spendgate_core.domain.policy import PolicyBook
 from spendgate_core.domain.principals import Principal
+from spendgate_core.usecases import deciding
 from spendgate_core.usecases.deps import CoreDeps
 from tests.support.stack import EU, US, World
 
@@ -236,3 +241,15 @@ def test_an_unreachable_redis_is_503_not_500(world: World, clock: MovableClock) 
         listed = httpx.get(f"{url}/v1/drafts", headers=alice, timeout=30)
         assert listed.status_code == 503 and listed.json()["error"]["code"] == "unavailable"
         assert listed.headers["Retry-After"] == "1"
+
+
+def test_a_policy_the_currency_cannot_express_still_lets_a_draft_be_read(
+    core: CoreDeps, people: dict[str, Principal], tmp_path: Path
+) -> None:
+    draft_id = propose_increase(core, people["agent"], increase=5_000)
+    draft = core.store.get(draft_id)
+    bad = tmp_path / "policy.toml"
+    bad.write_text(f'[accounts."{draft.account_id}"]\nenvelope_24h = "0.001"\n', "utf-8")  # USD has 2 digits
+    misconfigured = dataclasses.replace(core, policies=PolicyBook.load(bad))
+    options = deciding.options_for(misconfigured, people["alice"], draft)
+    assert options["arm"].open and options.approvals_needed == draft.required_approvals

@@ -52,13 +52,20 @@ def mcp_url(gateway: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def shared(
+def shared_gateway(
     tmp_path_factory: pytest.TempPathFactory, redis_server: RedisServer, adsim_server: str
 ) -> Iterator[tuple[World, str]]:
-    """One world and gateway for a whole module, for refusals that never change state (much faster)."""
     world = make_world(tmp_path_factory.mktemp("world"), redis_url=redis_server.url, adsim_url=adsim_server)
     with serve_in_thread(create_app(gateway_settings(world))) as url:
         yield world, f"{url}/mcp"
+
+
+@pytest.fixture
+def shared(shared_gateway: tuple[World, str], adsim_server: str) -> tuple[World, str]:
+    """One world and gateway for a whole module, for refusals that never change state (much faster).
+    The session's adsim is shared too: faults an earlier test left switched on are switched off."""
+    httpx.post(f"{adsim_server}/_sim/faults", json={}, timeout=10).raise_for_status()
+    return shared_gateway
 
 
 async def call(

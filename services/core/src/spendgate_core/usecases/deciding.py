@@ -7,6 +7,7 @@ this human and raises its reason when it is not, and writes through the one `com
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,9 +18,10 @@ import anyio.to_thread
 from spendgate_core.contracts.jobs import ApplyQueue
 from spendgate_core.domain import lifecycle
 from spendgate_core.domain.models import Change, Channel, Draft, DraftStatus
-from spendgate_core.domain.policy import check_draft
+from spendgate_core.domain.policy import Limits, check_draft
 from spendgate_core.domain.principals import Principal
 from spendgate_core.errors import (
+    ConfigError,
     Conflict,
     InvalidInput,
     NotFound,
@@ -31,6 +33,8 @@ from spendgate_core.usecases.commit import commit
 from spendgate_core.usecases.decisions import DecisionOptions, decision_options, require
 from spendgate_core.usecases.deps import CoreDeps
 from spendgate_core.usecases.drafting import DraftWrites, stage_rollback
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,16 @@ def visible_draft(deps: CoreDeps, principal: Principal, draft_id: str) -> Draft:
 
 
 def options_for(deps: CoreDeps, principal: Principal, draft: Draft) -> DecisionOptions:
-    """The decision query for `draft` as it is stored, now, under its account's policy in force."""
-    limits = deps.limits(draft.account_id, draft.currency)
+    """The decision query for `draft` as it is stored, now, under its account's policy in force.
+
+    A policy the account's currency cannot express sizes no quorum here (the draft's own stands), so a
+    read still answers; confirming checks the policy again and refuses with the policy's own error.
+    """
+    try:
+        limits: Limits | None = deps.limits(draft.account_id, draft.currency)
+    except ConfigError as exc:
+        log.error("policy for %s cannot be applied to %s: %s", draft.account_id, draft.currency, exc)
+        limits = None
     return decision_options(draft, principal, now=deps.clock.now(), limits=limits)
 
 
