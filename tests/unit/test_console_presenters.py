@@ -115,6 +115,14 @@ def test_the_policy_panel_passes_a_draft_within_every_rule() -> None:
     assert report["draft_ttl_hours"].outcome == "pass"
 
 
+def test_the_policy_panel_passes_a_rollback_that_undoes_a_deep_cut() -> None:
+    # +66.67 % puts back a value humans approved before: core does not apply the change limit to it.
+    rollback = budget_draft(6_000, 10_000, kind=DraftKind.ROLLBACK)
+    report = {r.rule: r for r in policy_report(rollback, limits=LIMITS, envelope_used=0, now=NOW)}
+    assert report["max_change_pct"].outcome == "pass"
+    assert "does not apply" in report["max_change_pct"].detail
+
+
 def test_the_policy_panel_names_the_failing_rule_and_does_not_guess_the_rest() -> None:
     # +80 %: core stops at max_change_pct; min and max budget were checked before it and passed.
     over = {

@@ -30,6 +30,25 @@ def test_an_applied_rollback_restores_the_value_and_marks_the_original_rolled_ba
     assert keys == [f"{original.id}:0", f"{rollback.id}:0"]
 
 
+def test_a_rollback_of_a_deep_cut_is_applied_though_undoing_it_exceeds_the_change_limit(
+    harness: Harness,
+) -> None:
+    # A 40 % cut is within the 50 % limit; putting it back is +66.67 %. The rollback restores a value a
+    # human approved before, so the percentage rule does not apply: at drafting, at confirm, or here.
+    before = harness.budget("cmp_us_001")
+    cut = -(before * 40 // 100)
+    original = harness.approve(harness.propose_change("cmp_us_001", delta=cut))
+    harness.work()
+    assert harness.budget("cmp_us_001") == before + cut
+
+    rollback = drafting.request_rollback(deps=harness.core, principal=harness.alice, draft_id=original.id)
+    harness.approve(rollback, by=(harness.bob,))
+    harness.work()
+
+    assert harness.get(rollback.id).status is DraftStatus.APPLIED, harness.get(rollback.id).error
+    assert harness.budget("cmp_us_001") == before
+
+
 def test_a_policy_tightened_after_approval_refuses_the_apply_naming_the_rule(
     harness: Harness, tmp_path: Path
 ) -> None:

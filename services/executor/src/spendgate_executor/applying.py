@@ -41,7 +41,7 @@ from spendgate_core.domain.models import (
 )
 from spendgate_core.domain.money import format_money
 from spendgate_core.domain.platform import Campaign
-from spendgate_core.domain.policy import check_change
+from spendgate_core.domain.policy import check_changes
 from spendgate_core.errors import (
     NotFound,
     PermanentUpstreamError,
@@ -177,8 +177,7 @@ class _Attempt:
             )
         limits = deps.core.limits(draft.account_id, draft.currency)
         try:
-            for change in draft.changes:
-                check_change(change, limits=limits)
+            check_changes(draft, limits=limits)
             self.lease.check()
             self.draft = deps.core.store.reserve_and_save(
                 lifecycle.begin_apply(draft),

@@ -15,7 +15,7 @@ from typing import Literal
 from spendgate_approvals.console.formatting import until
 from spendgate_core.domain.models import ChangeField, Draft
 from spendgate_core.domain.money import format_money
-from spendgate_core.domain.policy import Limits, check_change, check_envelope
+from spendgate_core.domain.policy import Limits, check_change, check_envelope, restores_approved_values
 from spendgate_core.errors import PolicyViolation
 
 Outcome = Literal["pass", "fail", "info", "unchecked"]
@@ -41,6 +41,8 @@ def _passing_detail(rule: str, draft: Draft, limits: Limits) -> str:
     if rule == "max_daily_budget":
         highest = format_money(max(int(c.after) for c in budgets), money)
         return f"highest new budget {highest}, limit {format_money(limits.max_daily_budget, money)}"
+    if restores_approved_values(draft):
+        return "a rollback puts back approved values, so the change limit does not apply"
     changes = [_pct(int(c.before), int(c.after)) for c in budgets if int(c.before) > 0]
     largest = max(changes, key=abs, default=Decimal(0))
     sign = "+" if largest > 0 else ""
@@ -54,7 +56,7 @@ def _change_rules(draft: Draft, limits: Limits) -> list[RuleResult]:
     failed: dict[str, str] = {}
     for change in budgets:
         try:
-            check_change(change, limits=limits)
+            check_change(change, limits=limits, restores=restores_approved_values(draft))
         except PolicyViolation as violation:
             failed.setdefault(violation.rule, violation.message.removeprefix(f"{violation.rule}: "))
     results = []

@@ -164,9 +164,19 @@ def check_envelope(*, increase: int, used: int, limits: Limits) -> None:
         )
 
 
+def restores_approved_values(draft: Draft) -> bool:
+    """A rollback puts back values humans approved before: the change percentage does not bind it."""
+    return draft.kind is DraftKind.ROLLBACK
+
+
+def check_changes(draft: Draft, *, limits: Limits) -> None:
+    """The per-change rules for every change of the draft, a rollback's exemption included: at drafting,
+    at confirm and in the worker just before it writes."""
+    for change in draft.changes:
+        check_change(change, limits=limits, restores=restores_approved_values(draft))
+
+
 def check_draft(draft: Draft, *, limits: Limits, envelope_used: int) -> None:
     """Every rule that depends on the draft itself; raises the first PolicyViolation."""
-    restores = draft.kind is DraftKind.ROLLBACK
-    for change in draft.changes:
-        check_change(change, limits=limits, restores=restores)
+    check_changes(draft, limits=limits)
     check_envelope(increase=draft.increase, used=envelope_used, limits=limits)
