@@ -62,16 +62,12 @@ def test_stop_does_not_wait_out_a_long_interval() -> None:
 
 
 def test_first_wait_false_runs_at_once_and_a_step_can_finish_its_own_loop() -> None:
-    class Once(PeriodicTask):
-        def step(self) -> None:
-            self.finish()
-
-    task = Once(name="once", interval_seconds=3600, first_wait=False)
+    task = PeriodicTask(name="once", interval_seconds=3600, step=lambda: task.finish(), first_wait=False)
     task.start()
     _until(lambda: task.runs == 1)
     assert task.stopping and task.stop(timeout=1)
 
 
-def test_a_subclass_without_a_step_says_so() -> None:
-    with pytest.raises(NotImplementedError):
-        PeriodicTask(name="empty", interval_seconds=1).step()
+def test_a_task_without_a_step_is_refused_when_built() -> None:
+    with pytest.raises(TypeError, match="step"):
+        PeriodicTask(name="empty", interval_seconds=1)  # type: ignore[call-arg]

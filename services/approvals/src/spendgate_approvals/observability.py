@@ -52,7 +52,9 @@ class LedgerWatch(PeriodicTask):
     """
 
     def __init__(self, ledger: Ledger, *, interval: float = 60.0) -> None:
-        super().__init__(name="spendgate-ledger-watch", interval_seconds=interval, first_wait=False)
+        super().__init__(
+            name="spendgate-ledger-watch", interval_seconds=interval, step=self.step, first_wait=False
+        )
         self._ledger = ledger
 
     def step(self) -> None:

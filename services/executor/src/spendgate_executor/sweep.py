@@ -47,7 +47,7 @@ class SweepReport:
 
 class Sweeper(PeriodicTask):
     def __init__(self, deps: ExecutorDeps, *, interval_seconds: float) -> None:
-        super().__init__(name="spendgate-sweep", interval_seconds=interval_seconds)
+        super().__init__(name="spendgate-sweep", interval_seconds=interval_seconds, step=self.step)
         self._deps = deps
         self._lock_key = deps.keys.sweep_lock()
         self._lock_ms = int(max(5.0, interval_seconds * 5) * 1000)

@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 
 
 class PeriodicTask:
-    """Run `step` every `interval_seconds` in a daemon thread named `name`.
-
-    Subclass and override `step` and `on_error` (or pass `step=` and `on_error=`). `first_wait=False`
+    """Run `step` every `interval_seconds` in a daemon thread named `name`; `on_error` (in the task's
+    thread, after a failed step was logged) is a hook for recovery. A subclass passes its own method as
+    `step`, so that tests can call that method directly. `first_wait=False`
     runs the first step at once instead of one interval after `start()`. `wait(seconds)` returns True
     when the task should stop; it waits on the stop event, so `stop()` never waits out an interval.
     Tests call `step()` directly.
@@ -30,7 +30,7 @@ class PeriodicTask:
         *,
         name: str,
         interval_seconds: float,
-        step: Callable[[], object] | None = None,
+        step: Callable[[], object],
         on_error: Callable[[Exception], object] | None = None,
         error_wait_seconds: float | None = None,
         first_wait: bool = True,
@@ -45,17 +45,6 @@ class PeriodicTask:
         self._first_wait = first_wait
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-
-    def step(self) -> object:
-        """One pass of the work. Overridden by subclasses; by default the `step` given."""
-        if self._step is None:
-            raise NotImplementedError(f"{type(self).__name__} has no step")
-        return self._step()
-
-    def on_error(self, exc: Exception) -> None:
-        """Called (in the task's thread) after a step raised and was logged; a hook for recovery."""
-        if self._on_error is not None:
-            self._on_error(exc)
 
     def start(self) -> None:
         self._stop.clear()
@@ -89,12 +78,13 @@ class PeriodicTask:
             return
         while not self._stop.is_set():
             try:
-                self.step()
+                self._step()
             except Exception as exc:
                 self.failures += 1
                 log.exception("%s: pass %d failed; the next one tries again", self.name, self.failures)
                 try:
-                    self.on_error(exc)
+                    if self._on_error is not None:
+                        self._on_error(exc)
                 except Exception:
                     log.exception("%s: recovering from a failed pass failed too", self.name)
                 if self.wait(self.error_wait_seconds):

@@ -57,7 +57,7 @@ class EventRelay(PeriodicTask):
         interval_seconds: float = 1.0,
         reconcile_seconds: float = 30.0,
     ) -> None:
-        super().__init__(name="spendgate-events", interval_seconds=interval_seconds)
+        super().__init__(name="spendgate-events", interval_seconds=interval_seconds, step=self.step)
         self.redis = redis
         self.core = core
         self.keys = keys
