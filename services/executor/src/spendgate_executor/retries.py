@@ -64,8 +64,7 @@ class RetrySchedule:
 
     def waiting(self, draft_id: str, *, now: datetime) -> bool:
         """Whether the draft waits for a retry that is not due yet."""
-        due = self.due.due_at(draft_id)
-        return due is not None and due > now
+        return self.due.waiting(draft_id, now=now)
 
     def depth(self) -> int:
         return self.due.depth()

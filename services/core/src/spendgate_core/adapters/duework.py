@@ -178,10 +178,10 @@ class DueSet:
         score = self._r.zscore(self.key, item)
         return None if score is None else datetime.fromtimestamp(score / 1000, UTC)
 
-    def waiting(self, item: str) -> bool:
-        """Whether the item waits for a time not reached yet."""
+    def waiting(self, item: str, *, now: datetime | None = None) -> bool:
+        """Whether the item waits for a time not reached yet (at `now`, by default the clock's)."""
         due = self.due_at(item)
-        return due is not None and due > self._clock.now()
+        return due is not None and due > (now or self._clock.now())
 
     def attempts(self, item: str) -> int:
         return int(self._r.hget(self._attempts_key, item) or 0)
