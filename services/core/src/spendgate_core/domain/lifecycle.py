@@ -88,30 +88,20 @@ def confirm(draft: Draft, *, principal: str, token: str, now: datetime) -> Draft
     return _bump(draft, status=status, approvals=approvals, arms=remaining)
 
 
+def _close(draft: Draft, status: DraftStatus, *, principal: str, reason: str, now: datetime) -> Draft:
+    return _bump(draft, status=status, arms=(), decided_at=now, decided_by=principal, decision_reason=reason)
+
+
 def reject(draft: Draft, *, principal: str, reason: str, now: datetime) -> Draft:
     _require_open(draft, now=now, action="rejected")
-    return _bump(
-        draft,
-        status=DraftStatus.REJECTED,
-        arms=(),
-        decided_at=now,
-        decided_by=principal,
-        decision_reason=reason,
-    )
+    return _close(draft, DraftStatus.REJECTED, principal=principal, reason=reason, now=now)
 
 
 def withdraw(draft: Draft, *, principal: str, reason: str, now: datetime) -> Draft:
     if draft.proposed_by.name != principal:
         raise Forbidden("only the principal who proposed a draft may withdraw it")
     _require_open(draft, now=now, action="withdrawn")
-    return _bump(
-        draft,
-        status=DraftStatus.WITHDRAWN,
-        arms=(),
-        decided_at=now,
-        decided_by=principal,
-        decision_reason=reason,
-    )
+    return _close(draft, DraftStatus.WITHDRAWN, principal=principal, reason=reason, now=now)
 
 
 def expire(draft: Draft, *, now: datetime) -> Draft:
